@@ -89,11 +89,14 @@ pub fn validate(kind: EntityKind, body: &Value) -> Result<Entity, FieldError> {
 
 fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(body).map_err(|error| {
-        let path = error.path().to_string();
-        let field = if path == "." { String::new() } else { path };
+        // An unnamed map key shows as `?`: the message names it, so drop it from the path.
+        let path = error.path().to_string().replace(".?", "");
+        let field = if path == "." || path == "?" { String::new() } else { path };
         let message = error.into_inner().to_string();
         let rule = if message.starts_with("unknown field") {
             "known field"
+        } else if message.starts_with("unknown variant") {
+            "allowed value"
         } else if message.starts_with("missing field") {
             "required"
         } else {
