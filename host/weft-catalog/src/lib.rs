@@ -15,7 +15,7 @@ mod parse;
 mod references;
 mod resolve;
 
-pub use parse::{Entity, check_name, validate};
+pub use parse::{Entity, check_name, serde_field_error, validate};
 pub use references::Catalog;
 pub use resolve::{ResolveError, resolve, resolve_checked};
 pub use weft_model::FieldError;

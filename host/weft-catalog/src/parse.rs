@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use weft_model::{
     ClusterTemplate, Constraints, EntityKind, FieldError, HardwareType, ImageType, LeaseDuration,
-    Link, PartialTemplate, PluginTypeSpec, Provider, ResourceFormat, Service, TemplateDefaults,
+    Link, ParameterRole, PartialTemplate, PluginTypeSpec, Provider, ResourceFormat, Service, ServiceAction,
+    TemplateDefaults,
 };
 
 /// A validated catalog entity.
@@ -89,27 +90,32 @@ pub fn validate(kind: EntityKind, body: &Value) -> Result<Entity, FieldError> {
 
 fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(body).map_err(|error| {
-        // An unnamed map key shows as `?`: the message names it, so drop it from the path.
-        let path = error.path().to_string().replace(".?", "");
-        let field = if path == "." || path == "?" { String::new() } else { path };
-        let message = error.into_inner().to_string();
-        let rule = if message.starts_with("unknown field") {
-            "known field"
-        } else if message.starts_with("unknown variant") {
-            "allowed value"
-        } else if message.starts_with("missing field") {
-            "required"
-        } else {
-            "type"
-        };
-        // serde names a missing field in its message, not in the path: put it in the path.
-        let field = match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-            Some(missing) if field.is_empty() => missing.to_string(),
-            Some(missing) => format!("{field}.{missing}"),
-            None => field,
-        };
-        FieldError::new(field, rule, message)
+        let path = error.path().to_string();
+        serde_field_error(&path, &error.into_inner().to_string())
     })
+}
+
+/// Turns a serde error at a `serde_path_to_error` path into a [`FieldError`]: the rule says
+/// what kind of mistake it is, and a missing field's name is put into the path.
+pub fn serde_field_error(path: &str, message: &str) -> FieldError {
+    // An unnamed map key shows as `?`: the message names it, so drop it from the path.
+    let path = path.replace(".?", "");
+    let field = if path == "." || path == "?" { String::new() } else { path };
+    let rule = if message.starts_with("unknown field") {
+        "known field"
+    } else if message.starts_with("unknown variant") {
+        "allowed value"
+    } else if message.starts_with("missing field") {
+        "required"
+    } else {
+        "type"
+    };
+    let field = match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+        Some(missing) if field.is_empty() => missing.to_string(),
+        Some(missing) => format!("{field}.{missing}"),
+        None => field,
+    };
+    FieldError::new(field, rule, message)
 }
 
 /// Coopr's name rule: `[\w.-]+` (ASCII word characters, dot, dash), fewer than 256 characters.
@@ -180,7 +186,11 @@ fn check_service(service: &Service) -> Result<(), FieldError> {
         }
     }
     for (action, spec) in &service.provisioner.actions {
-        let at = format!("provisioner.actions.{}", serde_json::to_value(action).unwrap_or_default().as_str().unwrap_or(""));
+        let at = format!("provisioner.actions.{action}");
+        if ServiceAction::parse(action).is_none() {
+            let allowed: Vec<&str> = ServiceAction::ALL.iter().map(|a| a.as_str()).collect();
+            return Err(FieldError::new(at, "allowed value", format!("'{action}' is not an action: use one of {}", allowed.join(", "))));
+        }
         check_name(&format!("{at}.type"), &spec.automator_type)?;
         if spec.fields.keys().any(|k| k.is_empty()) {
             return Err(FieldError::new(format!("{at}.fields"), "name", "field names must not be empty"));
@@ -299,7 +309,9 @@ fn check_dns_suffix(suffix: &str) -> Result<(), FieldError> {
 
 fn check_plugin_type(spec: &PluginTypeSpec) -> Result<(), FieldError> {
     for (role, parameters) in &spec.parameters {
-        let role = serde_json::to_value(role).unwrap_or_default().as_str().unwrap_or_default().to_string();
+        if role != ParameterRole::Admin.as_str() && role != ParameterRole::User.as_str() {
+            return Err(FieldError::new(format!("parameters.{role}"), "allowed value", format!("'{role}' is not a parameter role: use admin or user")));
+        }
         for (i, set) in parameters.required.iter().enumerate() {
             for (j, name) in set.iter().enumerate() {
                 if !parameters.fields.contains_key(name) {

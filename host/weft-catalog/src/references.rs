@@ -156,7 +156,7 @@ impl Catalog {
             self.warn_unless(EntityKind::Services, name, format!("dependencies.conflicts[{i}]"), warnings);
         }
         for (action, spec) in &service.provisioner.actions {
-            let at = format!("provisioner.actions.{}", action_name(*action));
+            let at = format!("provisioner.actions.{action}");
             let Some(automator) = self.automatortypes.get(&spec.automator_type) else {
                 warnings.push(FieldError::new(
                     format!("{at}.type"),
@@ -165,7 +165,7 @@ impl Catalog {
                 ));
                 continue;
             };
-            let admin = automator.parameters.get(&ParameterRole::Admin).cloned().unwrap_or_default();
+            let admin = automator.parameters_for(ParameterRole::Admin);
             for field in spec.fields.keys().filter(|f| !admin.fields.contains_key(*f)) {
                 warnings.push(FieldError::new(
                     format!("{at}.fields.{field}"),
@@ -238,8 +238,4 @@ impl Catalog {
         }
         Ok(())
     }
-}
-
-fn action_name(action: weft_model::ServiceAction) -> String {
-    serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }

@@ -89,7 +89,7 @@ fn each_local_rule_names_its_field() {
         (EntityKind::Providers, json!({"name": "p", "providertype": "x", "colour": 1}), "colour", "known field"),
         (EntityKind::Hardwaretypes, json!({"name": "h", "providermap": {"p": {"flavor": 3}}}), "providermap.p.flavor", "type"),
         (EntityKind::Services, json!({"name": "s", "dependencies": {"install": {"requires": ["s"]}}}), "dependencies.install.requires[0]", "no self-reference"),
-        (EntityKind::Services, json!({"name": "s", "provisioner": {"actions": {"boil": {"type": "shell"}}}}), "provisioner.actions", "allowed value"),
+        (EntityKind::Services, json!({"name": "s", "provisioner": {"actions": {"boil": {"type": "shell"}}}}), "provisioner.actions.boil", "allowed value"),
         (EntityKind::Clustertemplates, json!({"name": "t", "constraints": {"size": {"min": 0}}}), "constraints.size.min", "min >= 1"),
         (EntityKind::Clustertemplates, json!({"name": "t", "constraints": {"size": {"min": 3, "max": 2}}}), "constraints.size.max", "max >= min"),
         (EntityKind::Clustertemplates, json!({"name": "t", "administration": {"leaseduration": {"initial": "2d", "max": "1d"}}}), "administration.leaseduration.initial", "initial <= max"),

@@ -55,3 +55,23 @@ impl CatalogBundle {
         }
     }
 }
+
+/// How an import treats the entities already there (`POST /v2/import?mode=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportMode {
+    /// Coopr's import: every entity of an imported type is deleted first, history included.
+    #[default]
+    Replace,
+    /// Each imported entity becomes a new version; others are kept.
+    Merge,
+}
+
+impl ImportMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportMode::Replace => "replace",
+            ImportMode::Merge => "merge",
+        }
+    }
+}

@@ -79,12 +79,13 @@ pub struct DependencySet {
     pub uses: Vec<String>,
 }
 
-/// The automator actions of a service.
+/// The automator actions of a service, keyed by [`ServiceAction`] name (kept as text so a
+/// validation error can name the key; `weft-catalog` checks each is an action).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceProvisioner {
     #[serde(default)]
-    pub actions: BTreeMap<ServiceAction, ActionSpec>,
+    pub actions: BTreeMap<String, ActionSpec>,
 }
 
 /// A service lifecycle step an automator can perform.
@@ -97,6 +98,32 @@ pub enum ServiceAction {
     Start,
     Stop,
     Remove,
+}
+
+impl ServiceAction {
+    pub const ALL: [ServiceAction; 6] = [
+        ServiceAction::Install,
+        ServiceAction::Configure,
+        ServiceAction::Initialize,
+        ServiceAction::Start,
+        ServiceAction::Stop,
+        ServiceAction::Remove,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceAction::Install => "install",
+            ServiceAction::Configure => "configure",
+            ServiceAction::Initialize => "initialize",
+            ServiceAction::Start => "start",
+            ServiceAction::Stop => "stop",
+            ServiceAction::Remove => "remove",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ServiceAction> {
+        ServiceAction::ALL.into_iter().find(|a| a.as_str() == text)
+    }
 }
 
 /// Which automator type runs an action, and its fields (strings, not macro-expanded by Coopr).

@@ -22,7 +22,7 @@ mod plugin_type;
 mod template;
 mod tenant;
 
-pub use bundle::CatalogBundle;
+pub use bundle::{CatalogBundle, ImportMode};
 pub use entities::{
     ActionSpec, DependencySet, HardwareType, ImageType, Link, Provider, Service, ServiceAction,
     ServiceDependencies, ServiceProvisioner,

@@ -12,8 +12,9 @@ entity_struct! {
     /// A provider type or automator type spec. Global: registered once, readable by every tenant.
     pub struct PluginTypeSpec {
         /// `admin` fields are set on the provider or service; `user` fields per cluster operation.
+        /// Keyed by [`ParameterRole`] name (kept as text so an error can name the key).
         #[serde(default)]
-        pub parameters: BTreeMap<ParameterRole, ParameterSet>,
+        pub parameters: BTreeMap<String, ParameterSet>,
         /// Resource type name → format and permissions of the plugin resources it reads.
         #[serde(default, rename = "resourceTypes")]
         pub resource_types: BTreeMap<String, ResourceType>,
@@ -25,6 +26,22 @@ entity_struct! {
 pub enum ParameterRole {
     Admin,
     User,
+}
+
+impl ParameterRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterRole::Admin => "admin",
+            ParameterRole::User => "user",
+        }
+    }
+}
+
+impl PluginTypeSpec {
+    /// The parameters of one role (empty if none are declared).
+    pub fn parameters_for(&self, role: ParameterRole) -> ParameterSet {
+        self.parameters.get(role.as_str()).cloned().unwrap_or_default()
+    }
 }
 
 /// Declared fields plus the alternative required sets: input is valid if any one set is present.

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 use sqlx::FromRow;
-use weft_model::EntityKind;
+use weft_model::{EntityKind, ImportMode};
 
 use crate::{Result, Store, StoreError, now_ms, on_pool};
 
@@ -44,15 +44,6 @@ impl TryFrom<EntityRow> for StoredEntity {
         };
         Ok(StoredEntity { kind, name: row.name, version: row.version, body })
     }
-}
-
-/// How an import treats the entities already there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportMode {
-    /// Coopr's import: every entity of an imported type is deleted first, history included.
-    Replace,
-    /// Each imported entity becomes a new version; others are kept.
-    Merge,
 }
 
 /// Everything but `version`, serialised for storage.

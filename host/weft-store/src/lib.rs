@@ -19,7 +19,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-pub use catalog::{ImportMode, StoredEntity};
+pub use catalog::StoredEntity;
 pub use error::StoreError;
 pub use tenants::{Caller, TenantRecord, UserRecord};
 

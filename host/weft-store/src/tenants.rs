@@ -258,6 +258,27 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a user a new token digest, revoking the old token.
+    pub async fn replace_token(&self, tenant_id: &str, name: &str, token_digest: &str) -> Result<UserRecord> {
+        let updated = on_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET token_digest = $3 WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant_id)
+                .bind(name)
+                .bind(token_digest)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        if updated == 0 {
+            return Err(StoreError::NotFound(format!("user '{name}' does not exist")));
+        }
+        self.list_users(tenant_id)
+            .await?
+            .into_iter()
+            .find(|u| u.name == name)
+            .ok_or_else(|| StoreError::NotFound(format!("user '{name}' does not exist")))
+    }
+
     /// The user whose token has this digest, if any.
     pub async fn caller_by_token_digest(&self, digest: &str) -> Result<Option<Caller>> {
         let row: Option<CallerRow> = on_pool!(self, |pool| {

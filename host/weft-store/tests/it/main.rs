@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Map, Value, json};
-use weft_model::{EntityKind, Role, SUPERADMIN_TENANT, TenantSpec};
-use weft_store::{ImportMode, Store, StoreError};
+use weft_model::{EntityKind, ImportMode, Role, SUPERADMIN_TENANT, TenantSpec};
+use weft_store::{Store, StoreError};
 use weft_testkit::{Backend, TestDb, both_backends};
 
 async fn open(backend: Backend) -> (Store, TestDb) {

@@ -1,0 +1,123 @@
+//! The one place where errors become HTTP statuses and bodies.
+//!
+//! Every error body is JSON: `{"error": message}`, plus `field` and `rule` for a validation
+//! failure. Internal errors answer a bland 500 and log their cause inside the request's span.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use weft_catalog::ResolveError;
+use weft_model::{ErrorKind, FieldError};
+use weft_store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the body or a parameter breaks a rule; names the field.
+    Invalid(FieldError),
+    /// 401: no valid token.
+    Unauthenticated,
+    /// 403: the role may not do this.
+    Forbidden(String),
+    /// 404: absent, or not visible to the caller.
+    NotFound(String),
+    /// 409: exists already, or its state forbids the operation.
+    Conflict(String),
+    /// 500: logged, not shown.
+    Internal(String),
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    /// The JSON path of the offending field, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The rule the field breaks, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(FieldError::new(field, rule, message))
+    }
+
+    pub fn forbidden(action: &str) -> ApiError {
+        ApiError::Forbidden(format!("your role may not {action}"))
+    }
+
+    /// The same error with `prefix` put before its field path (`services[3].` + `name`).
+    pub fn within(self, prefix: &str) -> ApiError {
+        match self {
+            ApiError::Invalid(mut e) => {
+                e.field = if e.field.is_empty() { prefix.trim_end_matches('.').to_string() } else { format!("{prefix}{}", e.field) };
+                ApiError::Invalid(e)
+            }
+            other => other,
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError::Invalid(error)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error.kind() {
+            ErrorKind::NotFound => ApiError::NotFound(error.to_string()),
+            ErrorKind::Conflict => ApiError::Conflict(error.to_string()),
+            _ => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<ResolveError> for ApiError {
+    /// A missing parent or partial while *writing* is a bad reference (400); `POST /v2/resolve`
+    /// maps it to 404 itself.
+    fn from(error: ResolveError) -> Self {
+        match error {
+            ResolveError::Invalid(e) => ApiError::Invalid(e),
+            ResolveError::Missing { kind, name, field } => {
+                ApiError::invalid(field, "reference", format!("{} '{name}' does not exist", kind.noun()))
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Invalid(e) => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody {
+                    error: if e.field.is_empty() { e.message } else { format!("{}: {}", e.field, e.message) },
+                    field: Some(e.field),
+                    rule: Some(e.rule),
+                },
+            ),
+            ApiError::Unauthenticated => {
+                let body = ErrorBody {
+                    error: "a valid token is required: send 'Authorization: Bearer <token>'".into(),
+                    field: None,
+                    rule: None,
+                };
+                let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorBody { error: m, field: None, rule: None }),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorBody { error: m, field: None, rule: None }),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, ErrorBody { error: m, field: None, rule: None }),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorBody { error: "internal error; see the server log".into(), field: None, rule: None })
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,29 @@
+//! One module per resource; [`all`] registers every route with its OpenAPI description.
+
+mod catalog;
+mod meta;
+mod plugin_types;
+mod tenants;
+mod transfer;
+mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    let router = meta::routes(router);
+    let router = catalog::routes(router);
+    let router = plugin_types::routes(router);
+    let router = tenants::routes(router);
+    let router = users::routes(router);
+    transfer::routes(router)
+}
+
+/// Parses a `{version}` path segment: a positive integer.
+pub(crate) fn parse_version(text: &str) -> Result<i64, crate::ApiError> {
+    match text.parse::<i64>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(crate::ApiError::invalid("version", "positive integer", format!("'{text}' is not a positive integer"))),
+    }
+}

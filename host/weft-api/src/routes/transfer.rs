@@ -1,0 +1,150 @@
+//! Whole-catalog import and export, and partial-template resolution.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use weft_catalog::{Entity, ResolveError};
+use weft_model::{CatalogBundle, ClusterTemplate, EntityKind, FieldError, ImportMode};
+
+use crate::body::JsonBody;
+use crate::catalog_access::load_catalog;
+use crate::routes::catalog::with_warnings;
+use crate::{ApiError, AppState, Caller, ErrorBody};
+
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router.routes(routes!(export)).routes(routes!(import)).routes(routes!(resolve))
+}
+
+/// The latest version of every entity of the tenant's catalog, in Coopr's shape.
+#[utoipa::path(get, path = "/v2/export", tag = "catalog",
+    responses((status = 200, body = CatalogBundle), (status = 401, body = ErrorBody)))]
+async fn export(State(state): State<AppState>, caller: Caller) -> Result<Json<CatalogBundle>, ApiError> {
+    let mut bundle = CatalogBundle::default();
+    for kind in EntityKind::CATALOG {
+        let entities = state.store.list_entities(&caller.tenant_id, kind).await?;
+        if let Some(slot) = bundle.list_mut(kind) {
+            *slot = Some(entities.iter().map(|e| e.to_json()).collect());
+        }
+    }
+    Ok(Json(bundle))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct ImportParams {
+    /// `replace` (Coopr's import, the default): each listed type is emptied first, history
+    /// included. `merge`: each imported entity becomes a new version; others are kept.
+    mode: Option<ImportMode>,
+}
+
+/// What an import wrote, and the dangling soft references it found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ImportReport {
+    /// Type → number of entities written.
+    #[schema(value_type = Object)]
+    imported: Map<String, Value>,
+    warnings: Vec<FieldError>,
+}
+
+/// Import a catalog in Coopr's shape, all or nothing. Types absent from the body are untouched.
+#[utoipa::path(post, path = "/v2/import", tag = "catalog", params(ImportParams), request_body = CatalogBundle,
+    responses((status = 200, body = ImportReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<ImportParams>, QueryRejection>,
+    JsonBody(bundle): JsonBody<CatalogBundle>,
+) -> Result<Json<ImportReport>, ApiError> {
+    caller.require_admin("import the catalog")?;
+    let Query(params) = params.map_err(|e| ApiError::invalid("mode", "allowed value", format!("{e}: use 'replace' or 'merge'")))?;
+    let mode = params.mode.unwrap_or_default();
+    let mut catalog = load_catalog(&state, &caller.tenant_id).await?;
+    let mut parsed: Vec<(EntityKind, Vec<(Entity, Map<String, Value>)>)> = Vec::new();
+    for kind in EntityKind::CATALOG {
+        let Some(list) = bundle.list(kind) else { continue };
+        if mode == ImportMode::Replace {
+            clear(&mut catalog, kind);
+        }
+        let mut names = BTreeSet::new();
+        let mut entities = Vec::new();
+        for (i, body) in list.iter().enumerate() {
+            let at = format!("{kind}[{i}].");
+            let entity = weft_catalog::validate(kind, body).map_err(|e| ApiError::from(e).within(&at))?;
+            if !names.insert(entity.name().to_string()) {
+                return Err(ApiError::invalid(format!("{at}name"), "unique", format!("'{}' appears twice in {kind}", entity.name())));
+            }
+            entities.push((entity, body.as_object().cloned().unwrap_or_default()));
+        }
+        for (entity, _) in &entities {
+            catalog.insert(entity.clone());
+        }
+        parsed.push((kind, entities));
+    }
+    // References are checked once everything imported is in the snapshot, so order in the body
+    // does not matter.
+    let mut warnings = Vec::new();
+    for (kind, entities) in &parsed {
+        for (i, (entity, _)) in entities.iter().enumerate() {
+            let at = format!("{kind}[{i}].");
+            let found = catalog.check_references(entity).map_err(|e| ApiError::from(e).within(&at))?;
+            warnings.extend(found.into_iter().map(|mut w| {
+                w.field = format!("{at}{}", w.field);
+                w
+            }));
+            if let Entity::ClusterTemplate(template) = entity {
+                weft_catalog::resolve(template, &catalog).map_err(|e| ApiError::from(e).within(&at))?;
+            }
+        }
+    }
+    let lists: Vec<(EntityKind, Vec<(String, Map<String, Value>)>)> = parsed
+        .into_iter()
+        .map(|(kind, entities)| (kind, entities.into_iter().map(|(e, body)| (e.name().to_string(), body)).collect()))
+        .collect();
+    state.store.import_entities(&caller.tenant_id, &lists, mode).await?;
+    let imported: Map<String, Value> = lists.iter().map(|(kind, list)| (kind.to_string(), Value::from(list.len()))).collect();
+    tracing::info!(?mode, ?imported, warnings = warnings.len(), "catalog imported");
+    Ok(Json(ImportReport { imported, warnings }))
+}
+
+fn clear(catalog: &mut weft_catalog::Catalog, kind: EntityKind) {
+    match kind {
+        EntityKind::Providers => catalog.providers.clear(),
+        EntityKind::Hardwaretypes => catalog.hardwaretypes.clear(),
+        EntityKind::Imagetypes => catalog.imagetypes.clear(),
+        EntityKind::Services => catalog.services.clear(),
+        EntityKind::Clustertemplates => catalog.clustertemplates.clear(),
+        EntityKind::Partialtemplates => catalog.partialtemplates.clear(),
+        EntityKind::Providertypes | EntityKind::Automatortypes => {}
+    }
+}
+
+/// Merge a template's parent and partials into the template clusters are created from.
+/// A missing parent or partial is 404; a broken rule (immutability, no default services or
+/// provider) is 400.
+#[utoipa::path(post, path = "/v2/resolve", tag = "catalog", request_body = ClusterTemplate,
+    responses((status = 200, body = ClusterTemplate), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn resolve(State(state): State<AppState>, caller: Caller, JsonBody(body): JsonBody<Value>) -> Result<Response, ApiError> {
+    let Entity::ClusterTemplate(template) = weft_catalog::validate(EntityKind::Clustertemplates, &body)? else {
+        return Err(ApiError::Internal("validate returned another kind".into()));
+    };
+    let catalog = load_catalog(&state, &caller.tenant_id).await?;
+    let warnings = catalog.check_references(&Entity::ClusterTemplate(template.clone())).or_else(|e| {
+        // a dangling parent or partial is reported by resolve below as 404
+        if e.field.starts_with("extends") || e.field.starts_with("includes") { Ok(Vec::new()) } else { Err(e) }
+    })?;
+    match weft_catalog::resolve_checked(&template, &catalog) {
+        Ok(resolved) => Ok(with_warnings(Json(resolved).into_response(), &warnings)),
+        Err(ResolveError::Missing { kind, name, field }) => {
+            Err(ApiError::NotFound(format!("{field}: {} '{name}' does not exist", kind.noun())))
+        }
+        Err(ResolveError::Invalid(e)) => Err(ApiError::Invalid(e)),
+    }
+}

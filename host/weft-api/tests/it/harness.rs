@@ -1,0 +1,131 @@
+//! A test application on a real database, with a helper to call it and to make tenants and users.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use weft_testkit::{Backend, TestDb};
+
+pub(crate) const SUPERADMIN_TOKEN: &str = "test-superadmin-token-0123456789";
+
+pub(crate) struct TestApp {
+    app: Router,
+    _db: TestDb,
+}
+
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+/// A tenant with an admin and a plain user, and their tokens.
+pub(crate) struct Tenant {
+    pub admin: String,
+    pub user: String,
+}
+
+impl TestApp {
+    pub(crate) async fn new(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = weft_store::Store::open(&db.url).await.unwrap();
+        store.ensure_superadmin(&weft_auth::token_digest(SUPERADMIN_TOKEN)).await.unwrap();
+        let state = weft_api::AppState::new(store).await.unwrap();
+        TestApp { app: weft_api::app(state), _db: db }
+    }
+
+    pub(crate) async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(body) => Body::from(body.to_string()),
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    pub(crate) async fn get_with_headers(&self, uri: &str, token: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = Request::builder().uri(uri).header("authorization", format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Answer { status, body, headers }
+    }
+
+    pub(crate) async fn get(&self, uri: &str, token: &str) -> Answer {
+        self.call(Method::GET, uri, Some(token), None).await
+    }
+
+    pub(crate) async fn post(&self, uri: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, uri, Some(token), Some(body)).await
+    }
+
+    pub(crate) async fn put(&self, uri: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PUT, uri, Some(token), Some(body)).await
+    }
+
+    pub(crate) async fn delete(&self, uri: &str, token: &str) -> Answer {
+        self.call(Method::DELETE, uri, Some(token), None).await
+    }
+
+    /// Creates a tenant through the API, with an admin `ann` and a user `bob`.
+    pub(crate) async fn tenant(&self, name: &str) -> Tenant {
+        let created = self.post("/v2/tenants", SUPERADMIN_TOKEN, json!({"tenant": {"name": name}})).await;
+        assert_eq!(created.status, StatusCode::OK, "{created:?}");
+        let admin = self.user(name, "ann", "admin").await;
+        let user = self.user(name, "bob", "user").await;
+        Tenant { admin, user }
+    }
+
+    pub(crate) async fn user(&self, tenant: &str, name: &str, role: &str) -> String {
+        let created = self.post(&format!("/v2/tenants/{tenant}/users"), SUPERADMIN_TOKEN, json!({"name": name, "role": role})).await;
+        assert_eq!(created.status, StatusCode::OK, "{created:?}");
+        created.body["token"].as_str().unwrap().to_string()
+    }
+}
+
+/// Asserts a 400 that names `field`.
+#[track_caller]
+pub(crate) fn assert_invalid(answer: &Answer, field: &str) {
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{answer:?}");
+    assert_eq!(answer.body["field"], field, "{answer:?}");
+    assert!(answer.body["rule"].is_string() && answer.body["error"].is_string(), "{answer:?}");
+}
+
+/// A small valid catalog: provider, hardware and image types, two services and a template.
+pub(crate) fn small_catalog() -> Value {
+    json!({
+        "providers": [{"name": "local", "providertype": "docker", "provisioner": {"endpoint": "unix:///var/run/docker.sock"}}],
+        "hardwaretypes": [{"name": "small", "providermap": {"local": {"flavor": "1cpu"}}}],
+        "imagetypes": [{"name": "debian", "providermap": {"local": {"image": "weft-node"}}}],
+        "services": [
+            {"name": "base"},
+            {"name": "redis", "dependencies": {"install": {"requires": ["base"]}}}
+        ],
+        "partialtemplates": [],
+        "clustertemplates": [{
+            "name": "redis",
+            "defaults": {"services": ["base", "redis"], "provider": "local", "hardwaretype": "small", "imagetype": "debian"},
+            "constraints": {"size": {"min": 1, "max": 5}}
+        }]
+    })
+}

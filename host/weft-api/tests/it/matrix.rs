@@ -1,0 +1,206 @@
+//! Every endpoint of the OpenAPI document, checked for the same promises: 401 without a valid
+//! token, 403 for a role that may not, 404 (not 403) for another tenant's entity, 400 naming the
+//! field for a bad body, 409 for a duplicate. The table must list exactly the documented
+//! endpoints, so a new endpoint cannot be added without its row.
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use weft_testkit::{Backend, both_backends};
+
+use crate::harness::{SUPERADMIN_TOKEN, TestApp, small_catalog};
+
+both_backends!(every_endpoint_keeps_the_access_promises);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Min {
+    Any,
+    Admin,
+    Superadmin,
+}
+
+struct Row {
+    method: Method,
+    template: &'static str,
+    /// The concrete path, naming an entity of tenant acme.
+    path: String,
+    body: Option<Value>,
+    min: Min,
+    /// Whether an admin of another tenant must get 404 here.
+    tenant_scoped: bool,
+    /// A body that must be refused with 400 naming this field.
+    bad_body: Option<(Value, &'static str)>,
+    /// A body that already exists: 409.
+    duplicate: Option<Value>,
+}
+
+fn row(method: Method, template: &'static str, path: impl Into<String>, min: Min) -> Row {
+    Row { method, template, path: path.into(), body: None, min, tenant_scoped: false, bad_body: None, duplicate: None }
+}
+
+impl Row {
+    fn body(mut self, body: Value) -> Row {
+        self.body = Some(body);
+        self
+    }
+    fn scoped(mut self) -> Row {
+        self.tenant_scoped = true;
+        self
+    }
+    fn bad(mut self, body: Value, field: &'static str) -> Row {
+        self.bad_body = Some((body, field));
+        self
+    }
+    fn duplicate(mut self, body: Value) -> Row {
+        self.duplicate = Some(body);
+        self
+    }
+}
+
+fn table() -> Vec<Row> {
+    let mut rows = vec![
+        row(Method::GET, "/v2/me", "/v2/me", Min::Any),
+        row(Method::GET, "/v2/openapi.json", "/v2/openapi.json", Min::Any),
+        row(Method::GET, "/v2/export", "/v2/export", Min::Any),
+        row(Method::POST, "/v2/import", "/v2/import", Min::Admin).body(json!({})).bad(json!({"services": [{"name": "a b"}]}), "services[0].name"),
+        row(Method::POST, "/v2/resolve", "/v2/resolve", Min::Any).body(json!({"name": "x"})).bad(json!({"name": "x", "size": 1}), "size"),
+        row(Method::GET, "/v2/tenants", "/v2/tenants", Min::Superadmin),
+        row(Method::POST, "/v2/tenants", "/v2/tenants", Min::Superadmin)
+            .body(json!({"tenant": {"name": "new"}}))
+            .bad(json!({"tenant": {"name": "new", "maxNodes": "many"}}), "tenant.maxNodes")
+            .duplicate(json!({"tenant": {"name": "acme"}})),
+        row(Method::GET, "/v2/tenants/{name}", "/v2/tenants/acme", Min::Any).scoped(),
+        row(Method::PUT, "/v2/tenants/{name}", "/v2/tenants/acme", Min::Superadmin)
+            .body(json!({"tenant": {"name": "acme"}}))
+            .bad(json!({"tenant": {"name": "other"}}), "tenant.name"),
+        row(Method::DELETE, "/v2/tenants/{name}", "/v2/tenants/acme", Min::Superadmin),
+        row(Method::GET, "/v2/tenants/{tenant}/users", "/v2/tenants/acme/users", Min::Admin).scoped(),
+        row(Method::POST, "/v2/tenants/{tenant}/users", "/v2/tenants/acme/users", Min::Admin)
+            .scoped()
+            .body(json!({"name": "new", "role": "user"}))
+            .bad(json!({"name": "new"}), "role")
+            .duplicate(json!({"name": "bob", "role": "user"})),
+        row(Method::DELETE, "/v2/tenants/{tenant}/users/{name}", "/v2/tenants/acme/users/bob", Min::Admin).scoped(),
+        row(Method::POST, "/v2/tenants/{tenant}/users/{name}/token", "/v2/tenants/acme/users/bob/token", Min::Admin).scoped(),
+    ];
+    let kinds: [(&str, &str, Min, bool, Value); 8] = [
+        ("providers", "local", Min::Admin, true, json!({"providertype": "docker"})),
+        ("hardwaretypes", "small", Min::Admin, true, json!({})),
+        ("imagetypes", "debian", Min::Admin, true, json!({})),
+        ("services", "base", Min::Admin, true, json!({})),
+        ("clustertemplates", "redis", Min::Admin, true, json!({})),
+        ("partialtemplates", "part", Min::Admin, true, json!({})),
+        ("plugins/providertypes", "docker", Min::Superadmin, false, json!({})),
+        ("plugins/automatortypes", "shell", Min::Superadmin, false, json!({})),
+    ];
+    for (kind, name, writer, scoped, extra) in kinds {
+        let with_name = |n: &str| {
+            let mut body = extra.clone();
+            body["name"] = json!(n);
+            body
+        };
+        let templates = templates_for(kind);
+        let scope = |r: Row| if scoped { r.scoped() } else { r };
+        rows.push(row(Method::GET, templates[0], format!("/v2/{kind}"), Min::Any));
+        rows.push(
+            row(Method::POST, templates[0], format!("/v2/{kind}"), writer)
+                .body(with_name("fresh"))
+                .bad(with_name("bad name"), "name")
+                .duplicate(with_name(name)),
+        );
+        rows.push(scope(row(Method::GET, templates[1], format!("/v2/{kind}/{name}"), Min::Any)));
+        rows.push(row(Method::PUT, templates[1], format!("/v2/{kind}/{name}"), writer).body(with_name(name)).bad(with_name("other"), "name"));
+        rows.push(scope(row(Method::DELETE, templates[1], format!("/v2/{kind}/{name}"), writer)));
+        rows.push(scope(row(Method::GET, templates[2], format!("/v2/{kind}/{name}/1"), Min::Any)));
+        rows.push(scope(row(Method::DELETE, templates[2], format!("/v2/{kind}/{name}/1"), writer)));
+    }
+    rows
+}
+
+/// The OpenAPI path templates of one entity kind (static strings, to compare with the document).
+fn templates_for(kind: &str) -> [&'static str; 3] {
+    let all: [[&'static str; 3]; 8] = [
+        ["/v2/providers", "/v2/providers/{name}", "/v2/providers/{name}/{version}"],
+        ["/v2/hardwaretypes", "/v2/hardwaretypes/{name}", "/v2/hardwaretypes/{name}/{version}"],
+        ["/v2/imagetypes", "/v2/imagetypes/{name}", "/v2/imagetypes/{name}/{version}"],
+        ["/v2/services", "/v2/services/{name}", "/v2/services/{name}/{version}"],
+        ["/v2/clustertemplates", "/v2/clustertemplates/{name}", "/v2/clustertemplates/{name}/{version}"],
+        ["/v2/partialtemplates", "/v2/partialtemplates/{name}", "/v2/partialtemplates/{name}/{version}"],
+        ["/v2/plugins/providertypes", "/v2/plugins/providertypes/{name}", "/v2/plugins/providertypes/{name}/{version}"],
+        ["/v2/plugins/automatortypes", "/v2/plugins/automatortypes/{name}", "/v2/plugins/automatortypes/{name}/{version}"],
+    ];
+    all.into_iter().find(|t| t[0] == format!("/v2/{kind}")).unwrap()
+}
+
+fn documented_endpoints() -> BTreeSet<(String, String)> {
+    let doc = serde_json::to_value(weft_api::openapi()).unwrap();
+    let mut endpoints = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) && path != "/status" {
+                endpoints.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    endpoints
+}
+
+async fn every_endpoint_keeps_the_access_promises(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let acme = app.tenant("acme").await;
+    let globex = app.tenant("globex").await;
+    assert_eq!(app.post("/v2/import", &acme.admin, small_catalog()).await.status, StatusCode::OK);
+    assert_eq!(app.post("/v2/partialtemplates", &acme.admin, json!({"name": "part"})).await.status, StatusCode::OK);
+    for (kind, name) in [("providertypes", "docker"), ("automatortypes", "shell")] {
+        assert_eq!(app.put(&format!("/v2/plugins/{kind}/{name}"), SUPERADMIN_TOKEN, json!({"name": name})).await.status, StatusCode::OK);
+    }
+
+    let rows = table();
+    let tabled: BTreeSet<(String, String)> = rows.iter().map(|r| (r.method.to_string(), r.template.to_string())).collect();
+    assert_eq!(tabled, documented_endpoints(), "the table and the OpenAPI document must list the same endpoints");
+
+    for row in &rows {
+        let what = format!("{} {}", row.method, row.path);
+        let call = |token: Option<&str>, body: Option<Value>| {
+            let token = token.map(str::to_string);
+            let app = &app;
+            async move { app.call(row.method.clone(), &row.path, token.as_deref(), body).await }
+        };
+        assert_eq!(call(None, row.body.clone()).await.status, StatusCode::UNAUTHORIZED, "{what} without a token");
+        assert_eq!(call(Some("weft_not-a-real-token"), row.body.clone()).await.status, StatusCode::UNAUTHORIZED, "{what} with a bad token");
+        let refused: &[&str] = match row.min {
+            Min::Any => &[],
+            Min::Admin => &[&acme.user],
+            Min::Superadmin => &[&acme.user, &acme.admin],
+        };
+        for token in refused {
+            let answer = call(Some(token), row.body.clone()).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{what} for a role that may not: {answer:?}");
+        }
+        if row.tenant_scoped {
+            for token in [&globex.admin, &globex.user] {
+                let answer = call(Some(token), row.body.clone()).await;
+                assert_eq!(answer.status, StatusCode::NOT_FOUND, "{what} by another tenant: {answer:?}");
+            }
+        }
+        let allowed = match row.min {
+            Min::Any => acme.user.as_str(),
+            Min::Admin => acme.admin.as_str(),
+            Min::Superadmin => SUPERADMIN_TOKEN,
+        };
+        if let Some((body, field)) = &row.bad_body {
+            let answer = call(Some(allowed), Some(body.clone())).await;
+            assert_eq!((answer.status, answer.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(*field)), "{what} bad body: {answer:?}");
+        }
+        if let Some(body) = &row.duplicate {
+            let answer = call(Some(allowed), Some(body.clone())).await;
+            assert_eq!(answer.status, StatusCode::CONFLICT, "{what} duplicate: {answer:?}");
+        }
+    }
+    // nothing above changed acme's catalog
+    for (kind, name) in [("providers", "local"), ("services", "base"), ("clustertemplates", "redis"), ("partialtemplates", "part")] {
+        let answer = app.get(&format!("/v2/{kind}/{name}"), &acme.user).await;
+        assert_eq!((answer.status, answer.body["version"].clone()), (StatusCode::OK, json!(1)), "{kind}/{name}");
+    }
+}

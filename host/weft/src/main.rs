@@ -1,0 +1,58 @@
+//! The `weft` binary: one executable with subcommands, each a thin shim over the library crates.
+
+mod catalog_cmd;
+mod server_cmd;
+
+use clap::{Parser, Subcommand};
+
+/// Weft: cluster provisioning with sandboxed WebAssembly plugins.
+#[derive(Parser)]
+#[command(name = "weft", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: HTTP API, catalog and (later) embedded workers.
+    Server(server_cmd::ServerArgs),
+    /// Import or export a catalog through a running server.
+    Catalog(catalog_cmd::CatalogArgs),
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Server(args) => server_cmd::run(args).await,
+            Command::Catalog(args) => catalog_cmd::run(args).await,
+            Command::Openapi => {
+                println!("{}", serde_json::to_string_pretty(weft_api::openapi())?);
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

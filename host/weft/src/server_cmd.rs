@@ -1,0 +1,137 @@
+//! `weft server`: open the store, make sure a superadmin exists, serve the API.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+#[derive(Args)]
+pub(crate) struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WEFT_LISTEN", default_value = "127.0.0.1:55054")]
+    listen: SocketAddr,
+    /// Folder for the SQLite database, the superadmin token and other local state.
+    #[arg(long, env = "WEFT_DATA_DIR", default_value = "./weft-data")]
+    data_dir: PathBuf,
+    /// Database URL (`postgres://...` for scale-out); default: SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// The environment variable that sets the first superadmin token.
+const BOOTSTRAP_TOKEN_VAR: &str = "WEFT_BOOTSTRAP_TOKEN";
+/// Where a generated superadmin token is written, inside the data dir.
+const TOKEN_FILE: &str = "superadmin.token";
+
+pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    create_private_dir(&args.data_dir)?;
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => format!("sqlite://{}", args.data_dir.join("weft.db").display()),
+    };
+    let store = weft_store::Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", weft_store::redact_url(&url)))?;
+    tracing::info!(backend = store.backend_name(), database = %weft_store::redact_url(&url), "database ready");
+    bootstrap_superadmin(&store, &args.data_dir).await?;
+
+    let state = weft_api::AppState::new(store.clone()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "weft server listening");
+    weft_api::serve(listener, weft_api::app(state), shutdown_signal(), Duration::from_secs(10)).await.context("server failed")?;
+    store.close().await;
+    tracing::info!("weft server stopped");
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict the data dir {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// On the first start, creates the superadmin `admin` with the token from
+/// `WEFT_BOOTSTRAP_TOKEN`, or a generated one written to `<data-dir>/superadmin.token` (0600).
+async fn bootstrap_superadmin(store: &weft_store::Store, data_dir: &Path) -> anyhow::Result<()> {
+    let chosen = std::env::var(BOOTSTRAP_TOKEN_VAR).ok().filter(|t| !t.is_empty());
+    if let Some(token) = &chosen
+        && token.len() < weft_auth::MIN_CHOSEN_TOKEN_LEN
+    {
+        bail!("{BOOTSTRAP_TOKEN_VAR} must be at least {} characters long", weft_auth::MIN_CHOSEN_TOKEN_LEN);
+    }
+    let token_file = data_dir.join(TOKEN_FILE);
+    let token = match &chosen {
+        Some(token) => token.clone(),
+        // A token file from an earlier start is reused, so it stays the one that works.
+        None if token_file.exists() => std::fs::read_to_string(&token_file)
+            .with_context(|| format!("cannot read {}", token_file.display()))?
+            .trim()
+            .to_string(),
+        None => {
+            let token = weft_auth::generate_token();
+            // Written before the database row, so a crash in between cannot lose the only token.
+            write_secret_file(&token_file, &token)?;
+            token
+        }
+    };
+    let created = store.ensure_superadmin(&weft_auth::token_digest(&token)).await.context("cannot create the superadmin")?;
+    match (created, chosen.is_some()) {
+        (true, true) => tracing::info!("superadmin 'admin' created with the token from {BOOTSTRAP_TOKEN_VAR}"),
+        (true, false) => tracing::info!(file = %token_file.display(), "superadmin 'admin' created; its token is in the file"),
+        (false, true) => {
+            if store.caller_by_token_digest(&weft_auth::token_digest(&token)).await?.is_none() {
+                tracing::warn!("{BOOTSTRAP_TOKEN_VAR} is ignored: a superadmin exists already");
+            }
+        }
+        (false, false) => {}
+    }
+    Ok(())
+}
+
+fn write_secret_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let temporary = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&temporary).with_context(|| format!("cannot write {}", temporary.display()))?;
+        file.write_all(format!("{contents}\n").as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
