@@ -28,25 +28,47 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or(ApiError::Unauthenticated)?;
-        let found = state.store.caller_by_token_digest(&token_digest(token)).await?;
+        let found = state
+            .store
+            .caller_by_token_digest(&token_digest(token))
+            .await?;
         let caller = found.ok_or(ApiError::Unauthenticated)?;
-        tracing::Span::current().record("tenant", caller.tenant_name.as_str()).record("user", caller.user.as_str());
-        Ok(Caller(Principal { tenant_id: caller.tenant_id, tenant_name: caller.tenant_name, user: caller.user, role: caller.role }))
+        tracing::Span::current()
+            .record("tenant", caller.tenant_name.as_str())
+            .record("user", caller.user.as_str());
+        Ok(Caller(Principal {
+            tenant_id: caller.tenant_id,
+            tenant_name: caller.tenant_name,
+            user: caller.user,
+            role: caller.role,
+        }))
     }
 }
 
 impl Caller {
     /// Admins only (of any tenant, for their own tenant's data).
     pub fn require_admin(&self, action: &str) -> Result<(), ApiError> {
-        if self.is_admin() { Ok(()) } else { Err(ApiError::forbidden(action)) }
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(action))
+        }
     }
 
     /// Superadmins only.
     pub fn require_superadmin(&self, action: &str) -> Result<(), ApiError> {
-        if self.is_superadmin() { Ok(()) } else { Err(ApiError::forbidden(action)) }
+        if self.is_superadmin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(action))
+        }
     }
 }

@@ -12,31 +12,46 @@ pub(crate) async fn load_catalog(state: &AppState, tenant_id: &str) -> Result<Ca
     let sources = EntityKind::CATALOG
         .iter()
         .map(|kind| (tenant_id, *kind))
-        .chain([EntityKind::Providertypes, EntityKind::Automatortypes].map(|kind| (state.superadmin_tenant_id.as_str(), kind)));
+        .chain(
+            [EntityKind::Providertypes, EntityKind::Automatortypes]
+                .map(|kind| (state.superadmin_tenant_id.as_str(), kind)),
+        );
     for (tenant, kind) in sources {
         for stored in state.store.list_entities(tenant, kind).await? {
             match weft_catalog::validate(kind, &Value::Object(stored.body)) {
                 Ok(entity) => catalog.insert(entity),
                 // Written under older rules: keep serving, but say so; references to it dangle.
-                Err(error) => tracing::warn!(%kind, name = %stored.name, %error, "stored entity no longer validates"),
+                Err(error) => {
+                    tracing::warn!(%kind, name = %stored.name, %error, "stored entity no longer validates")
+                }
             }
         }
     }
     Ok(catalog)
 }
 
+/// An entity that may be written: its body as sent, the typed entity and the warnings.
+pub(crate) struct CheckedWrite {
+    pub(crate) body: Map<String, Value>,
+    pub(crate) entity: Entity,
+    pub(crate) warnings: Vec<FieldError>,
+}
+
 /// Validates `body` as a `kind` entity and checks its references (and, for a template, that it
-/// resolves) against `catalog`. Returns the body as an object, the entity and any warnings.
+/// resolves) against `catalog`.
 pub(crate) fn check_write(
     kind: EntityKind,
     body: &Value,
     catalog: &Catalog,
-) -> Result<(Map<String, Value>, Entity, Vec<FieldError>), ApiError> {
+) -> Result<CheckedWrite, ApiError> {
     let entity = weft_catalog::validate(kind, body)?;
     let warnings = catalog.check_references(&entity)?;
     if let Entity::ClusterTemplate(template) = &entity {
         weft_catalog::resolve(template, catalog)?;
     }
-    let object = body.as_object().cloned().unwrap_or_default();
-    Ok((object, entity, warnings))
+    Ok(CheckedWrite {
+        body: body.as_object().cloned().unwrap_or_default(),
+        entity,
+        warnings,
+    })
 }

@@ -40,7 +40,11 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
-    pub fn invalid(field: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> ApiError {
+    pub fn invalid(
+        field: impl Into<String>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError::Invalid(FieldError::new(field, rule, message))
     }
 
@@ -52,7 +56,11 @@ impl ApiError {
     pub fn within(self, prefix: &str) -> ApiError {
         match self {
             ApiError::Invalid(mut e) => {
-                e.field = if e.field.is_empty() { prefix.trim_end_matches('.').to_string() } else { format!("{prefix}{}", e.field) };
+                e.field = if e.field.is_empty() {
+                    prefix.trim_end_matches('.').to_string()
+                } else {
+                    format!("{prefix}{}", e.field)
+                };
                 ApiError::Invalid(e)
             }
             other => other,
@@ -82,9 +90,11 @@ impl From<ResolveError> for ApiError {
     fn from(error: ResolveError) -> Self {
         match error {
             ResolveError::Invalid(e) => ApiError::Invalid(e),
-            ResolveError::Missing { kind, name, field } => {
-                ApiError::invalid(field, "reference", format!("{} '{name}' does not exist", kind.noun()))
-            }
+            ResolveError::Missing { kind, name, field } => ApiError::invalid(
+                field,
+                "reference",
+                format!("{} '{name}' does not exist", kind.noun()),
+            ),
         }
     }
 }
@@ -95,7 +105,11 @@ impl IntoResponse for ApiError {
             ApiError::Invalid(e) => (
                 StatusCode::BAD_REQUEST,
                 ErrorBody {
-                    error: if e.field.is_empty() { e.message } else { format!("{}: {}", e.field, e.message) },
+                    error: if e.field.is_empty() {
+                        e.message
+                    } else {
+                        format!("{}: {}", e.field, e.message)
+                    },
                     field: Some(e.field),
                     rule: Some(e.rule),
                 },
@@ -107,15 +121,45 @@ impl IntoResponse for ApiError {
                     rule: None,
                 };
                 let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorBody { error: m, field: None, rule: None }),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorBody { error: m, field: None, rule: None }),
-            ApiError::Conflict(m) => (StatusCode::CONFLICT, ErrorBody { error: m, field: None, rule: None }),
+            ApiError::Forbidden(m) => (
+                StatusCode::FORBIDDEN,
+                ErrorBody {
+                    error: m,
+                    field: None,
+                    rule: None,
+                },
+            ),
+            ApiError::NotFound(m) => (
+                StatusCode::NOT_FOUND,
+                ErrorBody {
+                    error: m,
+                    field: None,
+                    rule: None,
+                },
+            ),
+            ApiError::Conflict(m) => (
+                StatusCode::CONFLICT,
+                ErrorBody {
+                    error: m,
+                    field: None,
+                    rule: None,
+                },
+            ),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, ErrorBody { error: "internal error; see the server log".into(), field: None, rule: None })
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorBody {
+                        error: "internal error; see the server log".into(),
+                        field: None,
+                        rule: None,
+                    },
+                )
             }
         };
         (status, Json(body)).into_response()

@@ -40,7 +40,10 @@ impl AppState {
     /// Wraps an opened store whose superadmin tenant exists (see `Store::ensure_superadmin`).
     pub async fn new(store: Store) -> Result<AppState, ApiError> {
         let superadmin = store.tenant_by_name(weft_model::SUPERADMIN_TENANT).await?;
-        Ok(AppState { store, superadmin_tenant_id: superadmin.id })
+        Ok(AppState {
+            store,
+            superadmin_tenant_id: superadmin.id,
+        })
     }
 }
 
@@ -60,14 +63,22 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("weft token").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("weft token")
+                    .build(),
+            ),
         );
     }
 }
 
 /// The routes and the OpenAPI document that describes exactly them.
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    routes::all(utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts()
+    routes::all(utoipa_axum::router::OpenApiRouter::with_openapi(
+        ApiDoc::openapi(),
+    ))
+    .split_for_parts()
 }
 
 /// The OpenAPI document of every endpoint.

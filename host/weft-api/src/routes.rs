@@ -24,6 +24,10 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 pub(crate) fn parse_version(text: &str) -> Result<i64, crate::ApiError> {
     match text.parse::<i64>() {
         Ok(v) if v > 0 => Ok(v),
-        _ => Err(crate::ApiError::invalid("version", "positive integer", format!("'{text}' is not a positive integer"))),
+        _ => Err(crate::ApiError::invalid(
+            "version",
+            "positive integer",
+            format!("'{text}' is not a positive integer"),
+        )),
     }
 }

@@ -20,7 +20,10 @@ pub const MIN_CHOSEN_TOKEN_LEN: usize = 16;
 pub fn generate_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// The digest under which a token is stored (lowercase hex SHA-256).
@@ -65,13 +68,21 @@ mod tests {
         let b = generate_token();
         assert_ne!(a, b);
         assert!(a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + 43);
-        assert_eq!(token_digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            token_digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_ne!(token_digest(&a), token_digest(&b));
     }
 
     #[test]
     fn roles() {
-        let p = |tenant: &str, role| Principal { tenant_id: "x".into(), tenant_name: tenant.into(), user: "u".into(), role };
+        let p = |tenant: &str, role| Principal {
+            tenant_id: "x".into(),
+            tenant_name: tenant.into(),
+            user: "u".into(),
+            role,
+        };
         assert!(p("superadmin", Role::Admin).is_superadmin());
         assert!(!p("superadmin", Role::User).is_superadmin());
         assert!(!p("acme", Role::Admin).is_superadmin());

@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use weft_model::{
     ClusterTemplate, Constraints, EntityKind, FieldError, HardwareType, ImageType, LeaseDuration,
-    Link, ParameterRole, PartialTemplate, PluginTypeSpec, Provider, ResourceFormat, Service, ServiceAction,
-    TemplateDefaults,
+    Link, ParameterRole, PartialTemplate, PluginTypeSpec, Provider, ResourceFormat, Service,
+    ServiceAction, TemplateDefaults,
 };
 
 /// A validated catalog entity.
@@ -51,7 +51,11 @@ impl Entity {
 /// Parses `body` as an entity of `kind` and checks every rule that needs no other entity.
 pub fn validate(kind: EntityKind, body: &Value) -> Result<Entity, FieldError> {
     if !body.is_object() {
-        return Err(FieldError::new("", "object", format!("a {} must be a JSON object", kind.noun())));
+        return Err(FieldError::new(
+            "",
+            "object",
+            format!("a {} must be a JSON object", kind.noun()),
+        ));
     }
     let entity = match kind {
         EntityKind::Providers => Entity::Provider(parse(body)?),
@@ -60,7 +64,9 @@ pub fn validate(kind: EntityKind, body: &Value) -> Result<Entity, FieldError> {
         EntityKind::Services => Entity::Service(parse(body)?),
         EntityKind::Clustertemplates => Entity::ClusterTemplate(parse(body)?),
         EntityKind::Partialtemplates => Entity::PartialTemplate(parse(body)?),
-        EntityKind::Providertypes | EntityKind::Automatortypes => Entity::PluginType(kind, parse(body)?),
+        EntityKind::Providertypes | EntityKind::Automatortypes => {
+            Entity::PluginType(kind, parse(body)?)
+        }
     };
     check_name("name", entity.name())?;
     match &entity {
@@ -69,20 +75,32 @@ pub fn validate(kind: EntityKind, body: &Value) -> Result<Entity, FieldError> {
         Entity::ImageType(i) => check_providermap(&i.providermap, "image")?,
         Entity::Service(s) => check_service(s)?,
         Entity::ClusterTemplate(t) => {
-            check_template_body(&t.defaults, &t.constraints, &t.administration.leaseduration, &t.links)?;
+            check_template_body(
+                &t.defaults,
+                &t.constraints,
+                &t.administration.leaseduration,
+                &t.links,
+            )?;
             if let Some(parent) = &t.extends {
                 check_name("extends.name", &parent.name)?;
                 if parent.name == t.name {
-                    return Err(FieldError::new("extends.name", "no self-reference", "a template cannot extend itself"));
+                    return Err(FieldError::new(
+                        "extends.name",
+                        "no self-reference",
+                        "a template cannot extend itself",
+                    ));
                 }
             }
             for (i, include) in t.includes.iter().enumerate() {
                 check_name(&format!("includes[{i}].name"), &include.name)?;
             }
         }
-        Entity::PartialTemplate(t) => {
-            check_template_body(&t.defaults, &t.constraints, &t.administration.leaseduration, &t.links)?
-        }
+        Entity::PartialTemplate(t) => check_template_body(
+            &t.defaults,
+            &t.constraints,
+            &t.administration.leaseduration,
+            &t.links,
+        )?,
         Entity::PluginType(_, spec) => check_plugin_type(spec)?,
     }
     Ok(entity)
@@ -100,7 +118,11 @@ fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, FieldError> {
 pub fn serde_field_error(path: &str, message: &str) -> FieldError {
     // An unnamed map key shows as `?`: the message names it, so drop it from the path.
     let path = path.replace(".?", "");
-    let field = if path == "." || path == "?" { String::new() } else { path };
+    let field = if path == "." || path == "?" {
+        String::new()
+    } else {
+        path
+    };
     let rule = if message.starts_with("unknown field") {
         "known field"
     } else if message.starts_with("unknown variant") {
@@ -110,7 +132,10 @@ pub fn serde_field_error(path: &str, message: &str) -> FieldError {
     } else {
         "type"
     };
-    let field = match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+    let field = match message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
         Some(missing) if field.is_empty() => missing.to_string(),
         Some(missing) => format!("{field}.{missing}"),
         None => field,
@@ -124,9 +149,16 @@ pub fn check_name(field: &str, name: &str) -> Result<(), FieldError> {
         return Err(FieldError::new(field, "name", "must not be empty"));
     }
     if name.len() >= 256 {
-        return Err(FieldError::new(field, "name", "must be shorter than 256 characters"));
+        return Err(FieldError::new(
+            field,
+            "name",
+            "must be shorter than 256 characters",
+        ));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
         return Err(FieldError::new(
             field,
             "name",
@@ -145,13 +177,21 @@ fn check_providermap(
         for (field, value) in entry {
             let must_be_text = field == key || field == "sshuser";
             if must_be_text && !value.is_string() {
-                return Err(FieldError::new(format!("providermap.{provider}.{field}"), "type", "must be a string"));
+                return Err(FieldError::new(
+                    format!("providermap.{provider}.{field}"),
+                    "type",
+                    "must be a string",
+                ));
             }
         }
         if let Some(Value::String(s)) = entry.get(key)
             && s.trim().is_empty()
         {
-            return Err(FieldError::new(format!("providermap.{provider}.{key}"), "required", "must not be empty"));
+            return Err(FieldError::new(
+                format!("providermap.{provider}.{key}"),
+                "required",
+                "must not be empty",
+            ));
         }
     }
     Ok(())
@@ -189,11 +229,22 @@ fn check_service(service: &Service) -> Result<(), FieldError> {
         let at = format!("provisioner.actions.{action}");
         if ServiceAction::parse(action).is_none() {
             let allowed: Vec<&str> = ServiceAction::ALL.iter().map(|a| a.as_str()).collect();
-            return Err(FieldError::new(at, "allowed value", format!("'{action}' is not an action: use one of {}", allowed.join(", "))));
+            return Err(FieldError::new(
+                at,
+                "allowed value",
+                format!(
+                    "'{action}' is not an action: use one of {}",
+                    allowed.join(", ")
+                ),
+            ));
         }
         check_name(&format!("{at}.type"), &spec.automator_type)?;
         if spec.fields.keys().any(|k| k.is_empty()) {
-            return Err(FieldError::new(format!("{at}.fields"), "name", "field names must not be empty"));
+            return Err(FieldError::new(
+                format!("{at}.fields"),
+                "name",
+                "field names must not be empty",
+            ));
         }
     }
     check_links(&service.links)
@@ -202,10 +253,18 @@ fn check_service(service: &Service) -> Result<(), FieldError> {
 fn check_links(links: &[Link]) -> Result<(), FieldError> {
     for (i, link) in links.iter().enumerate() {
         if link.label.trim().is_empty() {
-            return Err(FieldError::new(format!("links[{i}].label"), "required", "must not be empty"));
+            return Err(FieldError::new(
+                format!("links[{i}].label"),
+                "required",
+                "must not be empty",
+            ));
         }
         if link.url.trim().is_empty() {
-            return Err(FieldError::new(format!("links[{i}].url"), "required", "must not be empty"));
+            return Err(FieldError::new(
+                format!("links[{i}].url"),
+                "required",
+                "must not be empty",
+            ));
         }
     }
     Ok(())
@@ -221,7 +280,11 @@ fn check_template_body(
     if let Some(min) = size.min
         && min < 1
     {
-        return Err(FieldError::new("constraints.size.min", "min >= 1", format!("must be at least 1, got {min}")));
+        return Err(FieldError::new(
+            "constraints.size.min",
+            "min >= 1",
+            format!("must be at least 1, got {min}"),
+        ));
     }
     if let Some(max) = size.max {
         let min = size.min.unwrap_or(1);
@@ -233,14 +296,21 @@ fn check_template_body(
             ));
         }
     }
-    for (kind, sets) in [("mustcoexist", &constraints.layout.mustcoexist), ("cantcoexist", &constraints.layout.cantcoexist)] {
+    for (kind, sets) in [
+        ("mustcoexist", &constraints.layout.mustcoexist),
+        ("cantcoexist", &constraints.layout.cantcoexist),
+    ] {
         for (i, set) in sets.iter().enumerate() {
             let field = format!("constraints.layout.{kind}[{i}]");
             for (j, name) in set.iter().enumerate() {
                 check_name(&format!("{field}[{j}]"), name)?;
             }
             if set.iter().collect::<BTreeSet<_>>().len() < 2 {
-                return Err(FieldError::new(field, "at least two services", "a layout set must name at least two different services"));
+                return Err(FieldError::new(
+                    field,
+                    "at least two services",
+                    "a layout set must name at least two different services",
+                ));
             }
         }
     }
@@ -251,7 +321,11 @@ fn check_template_body(
         if let Some(min) = quantities.min
             && min < 0
         {
-            return Err(FieldError::new(format!("{field}.quantities.min"), "min >= 0", format!("must not be negative, got {min}")));
+            return Err(FieldError::new(
+                format!("{field}.quantities.min"),
+                "min >= 0",
+                format!("must not be negative, got {min}"),
+            ));
         }
         if let Some(max) = quantities.max {
             let min = quantities.min.unwrap_or(0);
@@ -268,13 +342,20 @@ fn check_template_body(
         return Err(FieldError::new(
             "administration.leaseduration.initial",
             "initial <= max",
-            format!("initial lease {} ms exceeds the maximum {} ms", lease.initial.0, lease.max.0),
+            format!(
+                "initial lease {} ms exceeds the maximum {} ms",
+                lease.initial.0, lease.max.0
+            ),
         ));
     }
     for (i, service) in defaults.services.iter().enumerate() {
         check_name(&format!("defaults.services[{i}]"), service.name())?;
     }
-    for (field, value) in [("defaults.provider", &defaults.provider), ("defaults.hardwaretype", &defaults.hardwaretype), ("defaults.imagetype", &defaults.imagetype)] {
+    for (field, value) in [
+        ("defaults.provider", &defaults.provider),
+        ("defaults.hardwaretype", &defaults.hardwaretype),
+        ("defaults.imagetype", &defaults.imagetype),
+    ] {
         if let Some(name) = value.as_deref().filter(|n| !n.is_empty()) {
             check_name(field, name)?;
         }
@@ -288,7 +369,11 @@ fn check_template_body(
 fn check_dns_suffix(suffix: &str) -> Result<(), FieldError> {
     let field = "defaults.dnsSuffix";
     if suffix.len() > 253 {
-        return Err(FieldError::new(field, "dns suffix", "must be at most 253 characters"));
+        return Err(FieldError::new(
+            field,
+            "dns suffix",
+            "must be at most 253 characters",
+        ));
     }
     for label in suffix.split('.') {
         let valid = !label.is_empty()
@@ -300,7 +385,9 @@ fn check_dns_suffix(suffix: &str) -> Result<(), FieldError> {
             return Err(FieldError::new(
                 field,
                 "dns suffix",
-                format!("'{suffix}' is not a DNS suffix: labels of 1-63 letters, digits or inner '-', joined by '.'"),
+                format!(
+                    "'{suffix}' is not a DNS suffix: labels of 1-63 letters, digits or inner '-', joined by '.'"
+                ),
             ));
         }
     }
@@ -310,7 +397,11 @@ fn check_dns_suffix(suffix: &str) -> Result<(), FieldError> {
 fn check_plugin_type(spec: &PluginTypeSpec) -> Result<(), FieldError> {
     for (role, parameters) in &spec.parameters {
         if role != ParameterRole::Admin.as_str() && role != ParameterRole::User.as_str() {
-            return Err(FieldError::new(format!("parameters.{role}"), "allowed value", format!("'{role}' is not a parameter role: use admin or user")));
+            return Err(FieldError::new(
+                format!("parameters.{role}"),
+                "allowed value",
+                format!("'{role}' is not a parameter role: use admin or user"),
+            ));
         }
         for (i, set) in parameters.required.iter().enumerate() {
             for (j, name) in set.iter().enumerate() {
@@ -338,9 +429,14 @@ fn check_plugin_type(spec: &PluginTypeSpec) -> Result<(), FieldError> {
         check_name(&field, name)?;
         if let Some(permissions) = &resource.permissions {
             if resource.format != ResourceFormat::File {
-                return Err(FieldError::new(format!("{field}.permissions"), "file only", "permissions apply only to file resources"));
+                return Err(FieldError::new(
+                    format!("{field}.permissions"),
+                    "file only",
+                    "permissions apply only to file resources",
+                ));
             }
-            let octal = (3..=4).contains(&permissions.len()) && permissions.chars().all(|c| ('0'..='7').contains(&c));
+            let octal = (3..=4).contains(&permissions.len())
+                && permissions.chars().all(|c| ('0'..='7').contains(&c));
             if !octal {
                 return Err(FieldError::new(
                     format!("{field}.permissions"),
@@ -352,4 +448,3 @@ fn check_plugin_type(spec: &PluginTypeSpec) -> Result<(), FieldError> {
     }
     Ok(())
 }
-

@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use weft_model::{
-    ClusterTemplate, EntityKind, FieldError, HardwareType, ImageType, ParameterRole, PartialTemplate,
-    PluginTypeSpec, Provider, Service, TemplateDefaults, Constraints, Compatibility,
+    ClusterTemplate, Compatibility, Constraints, EntityKind, FieldError, HardwareType, ImageType,
+    ParameterRole, PartialTemplate, PluginTypeSpec, Provider, Service, TemplateDefaults,
 };
 
 use crate::Entity;
@@ -40,7 +40,9 @@ impl Catalog {
             Entity::Service(e) => _ = self.services.insert(e.name.clone(), e),
             Entity::ClusterTemplate(e) => _ = self.clustertemplates.insert(e.name.clone(), e),
             Entity::PartialTemplate(e) => _ = self.partialtemplates.insert(e.name.clone(), e),
-            Entity::PluginType(EntityKind::Automatortypes, e) => _ = self.automatortypes.insert(e.name.clone(), e),
+            Entity::PluginType(EntityKind::Automatortypes, e) => {
+                _ = self.automatortypes.insert(e.name.clone(), e)
+            }
             Entity::PluginType(_, e) => _ = self.providertypes.insert(e.name.clone(), e),
         }
     }
@@ -63,7 +65,10 @@ impl Catalog {
     fn satisfiable_names(&self) -> BTreeSet<&str> {
         self.services
             .values()
-            .flat_map(|s| std::iter::once(s.name.as_str()).chain(s.dependencies.provides.iter().map(String::as_str)))
+            .flat_map(|s| {
+                std::iter::once(s.name.as_str())
+                    .chain(s.dependencies.provides.iter().map(String::as_str))
+            })
             .collect()
     }
 
@@ -77,17 +82,29 @@ impl Catalog {
             Entity::ImageType(i) => self.require_providers(&i.providermap)?,
             Entity::Service(service) => self.check_service(service, &mut warnings)?,
             Entity::ClusterTemplate(t) => {
-                self.check_template_body(&t.defaults, &t.constraints, &t.compatibility, &mut warnings)?;
+                self.check_template_body(
+                    &t.defaults,
+                    &t.constraints,
+                    &t.compatibility,
+                    &mut warnings,
+                )?;
                 if let Some(parent) = &t.extends {
                     self.require(EntityKind::Clustertemplates, &parent.name, "extends.name")?;
                 }
                 for (i, include) in t.includes.iter().enumerate() {
-                    self.require(EntityKind::Partialtemplates, &include.name, &format!("includes[{i}].name"))?;
+                    self.require(
+                        EntityKind::Partialtemplates,
+                        &include.name,
+                        &format!("includes[{i}].name"),
+                    )?;
                 }
             }
-            Entity::PartialTemplate(t) => {
-                self.check_template_body(&t.defaults, &t.constraints, &t.compatibility, &mut warnings)?
-            }
+            Entity::PartialTemplate(t) => self.check_template_body(
+                &t.defaults,
+                &t.constraints,
+                &t.compatibility,
+                &mut warnings,
+            )?,
             Entity::PluginType(..) => {}
         }
         Ok(warnings)
@@ -97,18 +114,33 @@ impl Catalog {
         if self.contains(kind, name) {
             Ok(())
         } else {
-            Err(FieldError::new(field, "reference", format!("{} '{name}' does not exist", kind.noun())))
+            Err(FieldError::new(
+                field,
+                "reference",
+                format!("{} '{name}' does not exist", kind.noun()),
+            ))
         }
     }
 
-    fn warn_unless(&self, kind: EntityKind, name: &str, field: String, warnings: &mut Vec<FieldError>) {
+    fn warn_unless(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        field: String,
+        warnings: &mut Vec<FieldError>,
+    ) {
         if !self.contains(kind, name) {
-            warnings.push(FieldError::new(field, "reference", format!("{} '{name}' does not exist", kind.noun())));
+            warnings.push(FieldError::new(
+                field,
+                "reference",
+                format!("{} '{name}' does not exist", kind.noun()),
+            ));
         }
     }
 
     fn require_providers<V>(&self, map: &BTreeMap<String, V>) -> Result<(), FieldError> {
-        map.keys().try_for_each(|p| self.require(EntityKind::Providers, p, &format!("providermap.{p}")))
+        map.keys()
+            .try_for_each(|p| self.require(EntityKind::Providers, p, &format!("providermap.{p}")))
     }
 
     fn check_provider(&self, provider: &Provider, warnings: &mut Vec<FieldError>) {
@@ -116,24 +148,45 @@ impl Catalog {
             warnings.push(FieldError::new(
                 "providertype",
                 "reference",
-                format!("provider type '{}' is not registered yet; its fields are not checked", provider.providertype),
+                format!(
+                    "provider type '{}' is not registered yet; its fields are not checked",
+                    provider.providertype
+                ),
             ));
             return;
         };
-        let declared: BTreeSet<&String> = spec.parameters.values().flat_map(|p| p.fields.keys()).collect();
-        for field in provider.provisioner.keys().filter(|f| !declared.contains(f)) {
+        let declared: BTreeSet<&String> = spec
+            .parameters
+            .values()
+            .flat_map(|p| p.fields.keys())
+            .collect();
+        for field in provider
+            .provisioner
+            .keys()
+            .filter(|f| !declared.contains(f))
+        {
             warnings.push(FieldError::new(
                 format!("provisioner.{field}"),
                 "declared field",
-                format!("'{field}' is not a field of provider type '{}'", provider.providertype),
+                format!(
+                    "'{field}' is not a field of provider type '{}'",
+                    provider.providertype
+                ),
             ));
         }
     }
 
-    fn check_service(&self, service: &Service, warnings: &mut Vec<FieldError>) -> Result<(), FieldError> {
+    fn check_service(
+        &self,
+        service: &Service,
+        warnings: &mut Vec<FieldError>,
+    ) -> Result<(), FieldError> {
         let deps = &service.dependencies;
         let satisfiable = self.satisfiable_names();
-        for (field, names) in [("dependencies.install.requires", &deps.install.requires), ("dependencies.runtime.requires", &deps.runtime.requires)] {
+        for (field, names) in [
+            ("dependencies.install.requires", &deps.install.requires),
+            ("dependencies.runtime.requires", &deps.runtime.requires),
+        ] {
             for (i, name) in names.iter().enumerate() {
                 // A service may satisfy another's requirement only through the catalog, or through itself.
                 if !satisfiable.contains(name.as_str()) && !deps.provides.contains(name) {
@@ -145,15 +198,27 @@ impl Catalog {
                 }
             }
         }
-        for (field, names) in [("dependencies.install.uses", &deps.install.uses), ("dependencies.runtime.uses", &deps.runtime.uses)] {
+        for (field, names) in [
+            ("dependencies.install.uses", &deps.install.uses),
+            ("dependencies.runtime.uses", &deps.runtime.uses),
+        ] {
             for (i, name) in names.iter().enumerate() {
                 if !satisfiable.contains(name.as_str()) {
-                    warnings.push(FieldError::new(format!("{field}[{i}]"), "reference", format!("no service is named or provides '{name}'")));
+                    warnings.push(FieldError::new(
+                        format!("{field}[{i}]"),
+                        "reference",
+                        format!("no service is named or provides '{name}'"),
+                    ));
                 }
             }
         }
         for (i, name) in deps.conflicts.iter().enumerate() {
-            self.warn_unless(EntityKind::Services, name, format!("dependencies.conflicts[{i}]"), warnings);
+            self.warn_unless(
+                EntityKind::Services,
+                name,
+                format!("dependencies.conflicts[{i}]"),
+                warnings,
+            );
         }
         for (action, spec) in &service.provisioner.actions {
             let at = format!("provisioner.actions.{action}");
@@ -161,26 +226,43 @@ impl Catalog {
                 warnings.push(FieldError::new(
                     format!("{at}.type"),
                     "reference",
-                    format!("automator type '{}' is not registered yet; its fields are not checked", spec.automator_type),
+                    format!(
+                        "automator type '{}' is not registered yet; its fields are not checked",
+                        spec.automator_type
+                    ),
                 ));
                 continue;
             };
             let admin = automator.parameters_for(ParameterRole::Admin);
-            for field in spec.fields.keys().filter(|f| !admin.fields.contains_key(*f)) {
+            for field in spec
+                .fields
+                .keys()
+                .filter(|f| !admin.fields.contains_key(*f))
+            {
                 warnings.push(FieldError::new(
                     format!("{at}.fields.{field}"),
                     "declared field",
-                    format!("'{field}' is not a field of automator type '{}'", spec.automator_type),
+                    format!(
+                        "'{field}' is not a field of automator type '{}'",
+                        spec.automator_type
+                    ),
                 ));
             }
             let satisfied = admin.required.is_empty()
-                || admin.required.iter().any(|set| set.iter().all(|f| spec.fields.contains_key(f)));
+                || admin
+                    .required
+                    .iter()
+                    .any(|set| set.iter().all(|f| spec.fields.contains_key(f)));
             if !satisfied {
                 let sets: Vec<String> = admin.required.iter().map(|set| set.join(", ")).collect();
                 return Err(FieldError::new(
                     format!("{at}.fields"),
                     "required",
-                    format!("automator type '{}' requires one of these field sets: [{}]", spec.automator_type, sets.join("] or [")),
+                    format!(
+                        "automator type '{}' requires one of these field sets: [{}]",
+                        spec.automator_type,
+                        sets.join("] or [")
+                    ),
                 ));
             }
         }
@@ -195,21 +277,40 @@ impl Catalog {
         warnings: &mut Vec<FieldError>,
     ) -> Result<(), FieldError> {
         for (field, kind, value) in [
-            ("defaults.provider", EntityKind::Providers, &defaults.provider),
-            ("defaults.hardwaretype", EntityKind::Hardwaretypes, &defaults.hardwaretype),
-            ("defaults.imagetype", EntityKind::Imagetypes, &defaults.imagetype),
+            (
+                "defaults.provider",
+                EntityKind::Providers,
+                &defaults.provider,
+            ),
+            (
+                "defaults.hardwaretype",
+                EntityKind::Hardwaretypes,
+                &defaults.hardwaretype,
+            ),
+            (
+                "defaults.imagetype",
+                EntityKind::Imagetypes,
+                &defaults.imagetype,
+            ),
         ] {
             if let Some(name) = value.as_deref().filter(|n| !n.is_empty()) {
                 self.require(kind, name, field)?;
             }
         }
-        for (kind, sets) in [("mustcoexist", &constraints.layout.mustcoexist), ("cantcoexist", &constraints.layout.cantcoexist)] {
+        for (kind, sets) in [
+            ("mustcoexist", &constraints.layout.mustcoexist),
+            ("cantcoexist", &constraints.layout.cantcoexist),
+        ] {
             for (i, set) in sets.iter().enumerate() {
                 for (j, name) in set.iter().enumerate() {
                     let field = format!("constraints.layout.{kind}[{i}][{j}]");
                     self.require(EntityKind::Services, name, &field)?;
                     if set[..j].contains(name) {
-                        warnings.push(FieldError::new(field, "distinct", format!("'{name}' appears twice in this set")));
+                        warnings.push(FieldError::new(
+                            field,
+                            "distinct",
+                            format!("'{name}' appears twice in this set"),
+                        ));
                     }
                 }
             }
@@ -218,23 +319,51 @@ impl Catalog {
             let field = format!("constraints.services.{service}");
             self.require(EntityKind::Services, service, &field)?;
             for (i, name) in constraint.hardwaretypes.iter().enumerate() {
-                self.require(EntityKind::Hardwaretypes, name, &format!("{field}.hardwaretypes[{i}]"))?;
+                self.require(
+                    EntityKind::Hardwaretypes,
+                    name,
+                    &format!("{field}.hardwaretypes[{i}]"),
+                )?;
             }
             for (i, name) in constraint.imagetypes.iter().enumerate() {
-                self.require(EntityKind::Imagetypes, name, &format!("{field}.imagetypes[{i}]"))?;
+                self.require(
+                    EntityKind::Imagetypes,
+                    name,
+                    &format!("{field}.imagetypes[{i}]"),
+                )?;
             }
         }
         for (i, name) in compatibility.hardwaretypes.iter().enumerate() {
-            self.warn_unless(EntityKind::Hardwaretypes, name, format!("compatibility.hardwaretypes[{i}]"), warnings);
+            self.warn_unless(
+                EntityKind::Hardwaretypes,
+                name,
+                format!("compatibility.hardwaretypes[{i}]"),
+                warnings,
+            );
         }
         for (i, name) in compatibility.imagetypes.iter().enumerate() {
-            self.warn_unless(EntityKind::Imagetypes, name, format!("compatibility.imagetypes[{i}]"), warnings);
+            self.warn_unless(
+                EntityKind::Imagetypes,
+                name,
+                format!("compatibility.imagetypes[{i}]"),
+                warnings,
+            );
         }
         for (i, name) in compatibility.services.iter().enumerate() {
-            self.warn_unless(EntityKind::Services, name, format!("compatibility.services[{i}]"), warnings);
+            self.warn_unless(
+                EntityKind::Services,
+                name,
+                format!("compatibility.services[{i}]"),
+                warnings,
+            );
         }
         for (i, service) in defaults.services.iter().enumerate() {
-            self.warn_unless(EntityKind::Services, service.name(), format!("defaults.services[{i}]"), warnings);
+            self.warn_unless(
+                EntityKind::Services,
+                service.name(),
+                format!("defaults.services[{i}]"),
+                warnings,
+            );
         }
         Ok(())
     }

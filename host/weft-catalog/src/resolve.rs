@@ -21,13 +21,20 @@ use crate::Catalog;
 pub enum ResolveError {
     /// A parent template or partial named by `field` does not exist.
     #[error("{field}: {} '{name}' does not exist", kind.noun())]
-    Missing { kind: EntityKind, name: String, field: String },
+    Missing {
+        kind: EntityKind,
+        name: String,
+        field: String,
+    },
     #[error(transparent)]
     Invalid(#[from] FieldError),
 }
 
 /// Merges `template`'s parents and partials into one template without `extends`/`includes`.
-pub fn resolve(template: &ClusterTemplate, catalog: &Catalog) -> Result<ClusterTemplate, ResolveError> {
+pub fn resolve(
+    template: &ClusterTemplate,
+    catalog: &Catalog,
+) -> Result<ClusterTemplate, ResolveError> {
     let mut merged = Merged::default();
     let mut chain = Vec::new();
     merged.apply_template(template, catalog, &mut chain, "")?;
@@ -49,7 +56,10 @@ pub fn resolve(template: &ClusterTemplate, catalog: &Catalog) -> Result<ClusterT
 
 /// [`resolve`], then the rules a template that clusters are created from must meet: it names
 /// default services and a default provider.
-pub fn resolve_checked(template: &ClusterTemplate, catalog: &Catalog) -> Result<ClusterTemplate, ResolveError> {
+pub fn resolve_checked(
+    template: &ClusterTemplate,
+    catalog: &Catalog,
+) -> Result<ClusterTemplate, ResolveError> {
     let resolved = resolve(template, catalog)?;
     if resolved.defaults.services.is_empty() {
         return Err(FieldError::new(
@@ -59,8 +69,18 @@ pub fn resolve_checked(template: &ClusterTemplate, catalog: &Catalog) -> Result<
         )
         .into());
     }
-    if resolved.defaults.provider.as_deref().is_none_or(str::is_empty) {
-        return Err(FieldError::new("defaults.provider", "required", "the resolved template names no default provider").into());
+    if resolved
+        .defaults
+        .provider
+        .as_deref()
+        .is_none_or(str::is_empty)
+    {
+        return Err(FieldError::new(
+            "defaults.provider",
+            "required",
+            "the resolved template names no default provider",
+        )
+        .into());
     }
     Ok(resolved)
 }
@@ -89,26 +109,34 @@ impl Merged {
             return Err(FieldError::new(
                 format!("{via}extends.name"),
                 "no cycle",
-                format!("templates extend each other in a cycle: {}", chain.join(" -> ")),
+                format!(
+                    "templates extend each other in a cycle: {}",
+                    chain.join(" -> ")
+                ),
             )
             .into());
         }
         chain.push(template.name.clone());
         if let Some(parent_ref) = &template.extends {
             let field = format!("{via}extends.name");
-            let parent = catalog.clustertemplates.get(&parent_ref.name).ok_or_else(|| ResolveError::Missing {
-                kind: EntityKind::Clustertemplates,
-                name: parent_ref.name.clone(),
-                field: field.clone(),
-            })?;
+            let parent = catalog
+                .clustertemplates
+                .get(&parent_ref.name)
+                .ok_or_else(|| ResolveError::Missing {
+                    kind: EntityKind::Clustertemplates,
+                    name: parent_ref.name.clone(),
+                    field: field.clone(),
+                })?;
             self.apply_template(parent, catalog, chain, &format!("{field}:{}.", parent.name))?;
         }
         for (i, include) in template.includes.iter().enumerate() {
             let field = format!("{via}includes[{i}].name");
-            let partial = catalog.partialtemplates.get(&include.name).ok_or_else(|| ResolveError::Missing {
-                kind: EntityKind::Partialtemplates,
-                name: include.name.clone(),
-                field: field.clone(),
+            let partial = catalog.partialtemplates.get(&include.name).ok_or_else(|| {
+                ResolveError::Missing {
+                    kind: EntityKind::Partialtemplates,
+                    name: include.name.clone(),
+                    field: field.clone(),
+                }
             })?;
             self.apply_partial(partial)?;
         }
@@ -136,9 +164,19 @@ impl Merged {
         Ok(())
     }
 
-    fn merge_defaults(&mut self, from: &TemplateDefaults, source: &str, freezes: Option<&str>) -> Result<(), ResolveError> {
+    fn merge_defaults(
+        &mut self,
+        from: &TemplateDefaults,
+        source: &str,
+        freezes: Option<&str>,
+    ) -> Result<(), ResolveError> {
         for service in &from.services {
-            if !self.defaults.services.iter().any(|s| s.name() == service.name()) {
+            if !self
+                .defaults
+                .services
+                .iter()
+                .any(|s| s.name() == service.name())
+            {
                 self.defaults.services.push(service.clone());
             }
         }
@@ -182,10 +220,18 @@ impl Merged {
         if from.size.min.is_some() || from.size.max.is_some() {
             self.constraints.size = from.size.clone();
         }
-        union(&mut self.constraints.layout.mustcoexist, &from.layout.mustcoexist);
-        union(&mut self.constraints.layout.cantcoexist, &from.layout.cantcoexist);
+        union(
+            &mut self.constraints.layout.mustcoexist,
+            &from.layout.mustcoexist,
+        );
+        union(
+            &mut self.constraints.layout.cantcoexist,
+            &from.layout.cantcoexist,
+        );
         for (service, constraint) in &from.services {
-            self.constraints.services.insert(service.clone(), constraint.clone());
+            self.constraints
+                .services
+                .insert(service.clone(), constraint.clone());
         }
     }
 }
@@ -197,4 +243,3 @@ fn union<T: PartialEq + Clone>(into: &mut Vec<T>, from: &[T]) {
         }
     }
 }
-

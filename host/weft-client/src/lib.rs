@@ -13,7 +13,11 @@ pub enum ClientError {
     Unreachable { url: String, source: reqwest::Error },
     /// The server answered with an error status; `message` is its `error` text.
     #[error("{status}: {message}")]
-    Api { status: StatusCode, message: String, field: Option<String> },
+    Api {
+        status: StatusCode,
+        message: String,
+        field: Option<String>,
+    },
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
 }
@@ -28,33 +32,75 @@ pub struct Client {
 
 impl Client {
     pub fn new(base_url: &str, token: &str) -> Client {
-        Client { base: base_url.trim_end_matches('/').to_string(), token: token.to_string(), http: reqwest::Client::new() }
+        Client {
+            base: base_url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Sends a request and decodes a JSON answer.
-    pub async fn request<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&Value>) -> Result<T, ClientError> {
+    pub async fn request<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|source| ClientError::Unreachable { url: url.clone(), source })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| ClientError::Decode(e.to_string()))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
         if !status.is_success() {
             let parsed: Option<Value> = serde_json::from_str(&text).ok();
-            let message = parsed.as_ref().and_then(|v| v["error"].as_str()).map(str::to_string).unwrap_or(text);
-            let field = parsed.as_ref().and_then(|v| v["field"].as_str()).map(str::to_string);
-            return Err(ClientError::Api { status, message, field });
+            let message = parsed
+                .as_ref()
+                .and_then(|v| v["error"].as_str())
+                .map(str::to_string)
+                .unwrap_or(text);
+            let field = parsed
+                .as_ref()
+                .and_then(|v| v["field"].as_str())
+                .map(str::to_string);
+            return Err(ClientError::Api {
+                status,
+                message,
+                field,
+            });
         }
-        let text = if text.trim().is_empty() { "null" } else { &text };
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
         serde_json::from_str(text).map_err(|e| ClientError::Decode(format!("{e}: {text}")))
     }
 
     /// `POST /v2/import`, replacing the listed types (`replace`) or adding versions (`merge`).
-    pub async fn import(&self, bundle: &CatalogBundle, mode: ImportMode) -> Result<Value, ClientError> {
+    pub async fn import(
+        &self,
+        bundle: &CatalogBundle,
+        mode: ImportMode,
+    ) -> Result<Value, ClientError> {
         let body = serde_json::to_value(bundle).map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.request(Method::POST, &format!("/v2/import?mode={}", mode.as_str()), Some(&body)).await
+        self.request(
+            Method::POST,
+            &format!("/v2/import?mode={}", mode.as_str()),
+            Some(&body),
+        )
+        .await
     }
 
     /// `GET /v2/export`.
@@ -63,7 +109,17 @@ impl Client {
     }
 
     /// `PUT /v2/plugins/{providertypes|automatortypes}/{name}` (superadmin).
-    pub async fn put_plugin_type(&self, kind: EntityKind, name: &str, spec: &Value) -> Result<Value, ClientError> {
-        self.request(Method::PUT, &format!("/v2/plugins/{kind}/{name}"), Some(spec)).await
+    pub async fn put_plugin_type(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        spec: &Value,
+    ) -> Result<Value, ClientError> {
+        self.request(
+            Method::PUT,
+            &format!("/v2/plugins/{kind}/{name}"),
+            Some(spec),
+        )
+        .await
     }
 }

@@ -4,7 +4,19 @@ use serde::{Deserialize, Serialize};
 
 /// A catalog entity type. The string form is Coopr's REST collection name (`/v2/{kind}`) and
 /// the key used in import/export bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {
     Providers,
@@ -58,10 +70,13 @@ impl EntityKind {
     }
 
     pub fn parse(s: &str) -> Option<EntityKind> {
-        [Self::CATALOG.as_slice(), &[EntityKind::Providertypes, EntityKind::Automatortypes]]
-            .concat()
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::CATALOG.as_slice(),
+            &[EntityKind::Providertypes, EntityKind::Automatortypes],
+        ]
+        .concat()
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 
     /// Whether entities of this kind are global plugin specs rather than tenant catalog entries.

@@ -29,7 +29,9 @@ pub use entities::{
 };
 pub use error::{ErrorKind, FieldError};
 pub use kind::EntityKind;
-pub use plugin_type::{FieldSchema, ParameterRole, ParameterSet, PluginTypeSpec, ResourceFormat, ResourceType};
+pub use plugin_type::{
+    FieldSchema, ParameterRole, ParameterSet, PluginTypeSpec, ResourceFormat, ResourceType,
+};
 pub use template::{
     Administration, ClusterTemplate, Compatibility, Constraints, DefaultService, DurationMs,
     LayoutConstraint, LeaseDuration, NameRef, PartialTemplate, Quantities, ServiceConstraint,

@@ -21,7 +21,19 @@ entity_struct! {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ParameterRole {
     Admin,
@@ -40,7 +52,10 @@ impl ParameterRole {
 impl PluginTypeSpec {
     /// The parameters of one role (empty if none are declared).
     pub fn parameters_for(&self, role: ParameterRole) -> ParameterSet {
-        self.parameters.get(role.as_str()).cloned().unwrap_or_default()
+        self.parameters
+            .get(role.as_str())
+            .cloned()
+            .unwrap_or_default()
     }
 }
 

@@ -205,9 +205,9 @@ impl DurationMs {
             Some((i, 'd')) => (&text[..i], 86_400_000),
             _ => (text, 1),
         };
-        let amount: u64 = digits
-            .parse()
-            .map_err(|_| format!("'{text}' is not a duration: use milliseconds or digits with s, m, h or d"))?;
+        let amount: u64 = digits.parse().map_err(|_| {
+            format!("'{text}' is not a duration: use milliseconds or digits with s, m, h or d")
+        })?;
         amount
             .checked_mul(unit_ms)
             .map(DurationMs)

@@ -13,7 +13,11 @@ pub struct TenantSpec {
     #[serde(default)]
     pub workers: u32,
     /// Live (non-terminated) clusters allowed; absent means unlimited.
-    #[serde(default, rename = "maxClusters", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "maxClusters",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_clusters: Option<u32>,
     /// Nodes of live clusters allowed; absent means unlimited.
     #[serde(default, rename = "maxNodes", skip_serializing_if = "Option::is_none")]

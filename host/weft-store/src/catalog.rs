@@ -37,14 +37,28 @@ impl TryFrom<EntityRow> for StoredEntity {
     type Error = StoreError;
 
     fn try_from(row: EntityRow) -> Result<StoredEntity> {
-        let kind = EntityKind::parse(&row.kind).ok_or_else(|| StoreError::Corrupt(format!("unknown entity kind '{}'", row.kind)))?;
+        let kind = EntityKind::parse(&row.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown entity kind '{}'", row.kind)))?;
         let body = match serde_json::from_str(&row.body) {
             Ok(Value::Object(body)) => body,
-            _ => return Err(StoreError::Corrupt(format!("{kind} '{}' version {} is not a JSON object", row.name, row.version))),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "{kind} '{}' version {} is not a JSON object",
+                    row.name, row.version
+                )));
+            }
         };
-        Ok(StoredEntity { kind, name: row.name, version: row.version, body })
+        Ok(StoredEntity {
+            kind,
+            name: row.name,
+            version: row.version,
+            body,
+        })
     }
 }
+
+/// An entity's name and body, as an import writes it.
+pub type NamedBody = (String, Map<String, Value>);
 
 /// Everything but `version`, serialised for storage.
 fn storable(body: &Map<String, Value>) -> String {
@@ -63,25 +77,44 @@ const NEXT_VERSION: &str = "INSERT INTO catalog_entities (tenant_id, kind, name,
 
 impl Store {
     /// The latest version of every entity of `kind` in a tenant, by name.
-    pub async fn list_entities(&self, tenant_id: &str, kind: EntityKind) -> Result<Vec<StoredEntity>> {
+    pub async fn list_entities(
+        &self,
+        tenant_id: &str,
+        kind: EntityKind,
+    ) -> Result<Vec<StoredEntity>> {
         let sql = format!(
             "SELECT kind, name, version, body FROM catalog_entities WHERE tenant_id = $1 AND kind = $2 AND {LATEST} ORDER BY name"
         );
         let rows: Vec<EntityRow> = on_pool!(self, |pool| {
-            sqlx::query_as(&sql).bind(tenant_id).bind(kind.as_str()).fetch_all(pool).await
+            sqlx::query_as(&sql)
+                .bind(tenant_id)
+                .bind(kind.as_str())
+                .fetch_all(pool)
+                .await
         })?;
         rows.into_iter().map(StoredEntity::try_from).collect()
     }
 
     /// One entity: the latest version, or the one asked for. `NotFound` names what is missing.
-    pub async fn get_entity(&self, tenant_id: &str, kind: EntityKind, name: &str, version: Option<i64>) -> Result<StoredEntity> {
+    pub async fn get_entity(
+        &self,
+        tenant_id: &str,
+        kind: EntityKind,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<StoredEntity> {
         let row: Option<EntityRow> = match version {
             None => {
                 let sql = format!(
                     "SELECT kind, name, version, body FROM catalog_entities WHERE tenant_id = $1 AND kind = $2 AND name = $3 AND {LATEST}"
                 );
                 on_pool!(self, |pool| {
-                    sqlx::query_as(&sql).bind(tenant_id).bind(kind.as_str()).bind(name).fetch_optional(pool).await
+                    sqlx::query_as(&sql)
+                        .bind(tenant_id)
+                        .bind(kind.as_str())
+                        .bind(name)
+                        .fetch_optional(pool)
+                        .await
                 })?
             }
             Some(version) => on_pool!(self, |pool| {
@@ -99,13 +132,25 @@ impl Store {
         };
         match (row, version) {
             (Some(row), _) => row.try_into(),
-            (None, None) => Err(StoreError::NotFound(format!("{} '{name}' does not exist", kind.noun()))),
-            (None, Some(v)) => Err(StoreError::NotFound(format!("{} '{name}' has no version {v}", kind.noun()))),
+            (None, None) => Err(StoreError::NotFound(format!(
+                "{} '{name}' does not exist",
+                kind.noun()
+            ))),
+            (None, Some(v)) => Err(StoreError::NotFound(format!(
+                "{} '{name}' has no version {v}",
+                kind.noun()
+            ))),
         }
     }
 
     /// Creates version 1 of a new entity; `Conflict` if the name is taken.
-    pub async fn create_entity(&self, tenant_id: &str, kind: EntityKind, name: &str, body: &Map<String, Value>) -> Result<StoredEntity> {
+    pub async fn create_entity(
+        &self,
+        tenant_id: &str,
+        kind: EntityKind,
+        name: &str,
+        body: &Map<String, Value>,
+    ) -> Result<StoredEntity> {
         let text = storable(body);
         let result = on_pool!(self, |pool| {
             sqlx::query(
@@ -132,7 +177,13 @@ impl Store {
     }
 
     /// Writes a new version of an entity (version 1 if it is new).
-    pub async fn put_entity(&self, tenant_id: &str, kind: EntityKind, name: &str, body: &Map<String, Value>) -> Result<StoredEntity> {
+    pub async fn put_entity(
+        &self,
+        tenant_id: &str,
+        kind: EntityKind,
+        name: &str,
+        body: &Map<String, Value>,
+    ) -> Result<StoredEntity> {
         let text = storable(body);
         // Two concurrent writers may compute the same next version; the loser tries again.
         let mut attempts = 0;
@@ -157,7 +208,13 @@ impl Store {
     }
 
     /// Deletes every version of an entity, or one. `NotFound` if nothing matched.
-    pub async fn delete_entity(&self, tenant_id: &str, kind: EntityKind, name: &str, version: Option<i64>) -> Result<()> {
+    pub async fn delete_entity(
+        &self,
+        tenant_id: &str,
+        kind: EntityKind,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<()> {
         let deleted = on_pool!(self, |pool| {
             sqlx::query(
                 "DELETE FROM catalog_entities WHERE tenant_id = $1 AND kind = $2 AND name = $3 AND ($4 IS NULL OR version = $4)",
@@ -173,7 +230,9 @@ impl Store {
         if deleted == 0 {
             return Err(match version {
                 None => StoreError::NotFound(format!("{} '{name}' does not exist", kind.noun())),
-                Some(v) => StoreError::NotFound(format!("{} '{name}' has no version {v}", kind.noun())),
+                Some(v) => {
+                    StoreError::NotFound(format!("{} '{name}' has no version {v}", kind.noun()))
+                }
             });
         }
         Ok(())
@@ -184,7 +243,7 @@ impl Store {
     pub async fn import_entities(
         &self,
         tenant_id: &str,
-        lists: &[(EntityKind, Vec<(String, Map<String, Value>)>)],
+        lists: &[(EntityKind, Vec<NamedBody>)],
         mode: ImportMode,
     ) -> Result<()> {
         let now = now_ms();
@@ -193,11 +252,13 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 for (kind, entities) in lists {
                     if mode == ImportMode::Replace {
-                        sqlx::query("DELETE FROM catalog_entities WHERE tenant_id = $1 AND kind = $2")
-                            .bind(tenant_id)
-                            .bind(kind.as_str())
-                            .execute(&mut *tx)
-                            .await?;
+                        sqlx::query(
+                            "DELETE FROM catalog_entities WHERE tenant_id = $1 AND kind = $2",
+                        )
+                        .bind(tenant_id)
+                        .bind(kind.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     for (name, body) in entities {
                         sqlx::query_scalar::<_, i64>(NEXT_VERSION)
@@ -216,16 +277,27 @@ impl Store {
         });
         match result {
             Ok(()) => Ok(()),
-            Err(e) if StoreError::is_unique_violation(&e) => {
-                Err(StoreError::Conflict("the catalog changed during the import; nothing was written, try again".into()))
-            }
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict(
+                "the catalog changed during the import; nothing was written, try again".into(),
+            )),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn stored(&self, kind: EntityKind, name: &str, version: i64, body: &Map<String, Value>) -> StoredEntity {
+    fn stored(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        version: i64,
+        body: &Map<String, Value>,
+    ) -> StoredEntity {
         let mut body = body.clone();
         body.remove("version");
-        StoredEntity { kind, name: name.to_string(), version, body }
+        StoredEntity {
+            kind,
+            name: name.to_string(),
+            version,
+            body,
+        }
     }
 }

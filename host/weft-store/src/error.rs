@@ -23,14 +23,17 @@ impl StoreError {
         match self {
             StoreError::NotFound(_) => ErrorKind::NotFound,
             StoreError::Conflict(_) => ErrorKind::Conflict,
-            StoreError::Config(_) | StoreError::Corrupt(_) | StoreError::Database(_) | StoreError::Migration(_) => {
-                ErrorKind::Internal
-            }
+            StoreError::Config(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Database(_)
+            | StoreError::Migration(_) => ErrorKind::Internal,
         }
     }
 
     /// Whether `error` is a unique-constraint violation (a concurrent writer got there first).
     pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-        error.as_database_error().is_some_and(|e| e.is_unique_violation())
+        error
+            .as_database_error()
+            .is_some_and(|e| e.is_unique_violation())
     }
 }

@@ -112,17 +112,33 @@ impl Store {
         Ok(inserted == 1)
     }
 
+    /// Whether the superadmin tenant has a user (the first start is over).
+    pub async fn superadmin_exists(&self) -> Result<bool> {
+        let count: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.name = $1")
+                .bind(SUPERADMIN_TENANT)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(count > 0)
+    }
+
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name");
-        let rows: Vec<TenantRow> = on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
+        let rows: Vec<TenantRow> =
+            on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(TenantRecord::from).collect())
     }
 
     /// The tenant named `name`, or `NotFound`.
     pub async fn tenant_by_name(&self, name: &str) -> Result<TenantRecord> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = $1");
-        let row: Option<TenantRow> = on_pool!(self, |pool| sqlx::query_as(&sql).bind(name).fetch_optional(pool).await)?;
-        row.map(TenantRecord::from).ok_or_else(|| StoreError::NotFound(format!("tenant '{name}' does not exist")))
+        let row: Option<TenantRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(name)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(TenantRecord::from)
+            .ok_or_else(|| StoreError::NotFound(format!("tenant '{name}' does not exist")))
     }
 
     /// Creates a tenant; with `bootstrap`, copies the latest version of every catalog entity of
@@ -164,9 +180,10 @@ impl Store {
         });
         match result {
             Ok(()) => self.tenant_by_name(&spec.name).await,
-            Err(e) if StoreError::is_unique_violation(&e) => {
-                Err(StoreError::Conflict(format!("tenant '{}' already exists", spec.name)))
-            }
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "tenant '{}' already exists",
+                spec.name
+            ))),
             Err(e) => Err(e.into()),
         }
     }
@@ -185,7 +202,10 @@ impl Store {
                 .map(|done| done.rows_affected())
         })?;
         if updated == 0 {
-            return Err(StoreError::NotFound(format!("tenant '{}' does not exist", spec.name)));
+            return Err(StoreError::NotFound(format!(
+                "tenant '{}' does not exist",
+                spec.name
+            )));
         }
         self.tenant_by_name(&spec.name).await
     }
@@ -209,13 +229,21 @@ impl Store {
                 .map(|done| done.rows_affected())
         })?;
         if deleted == 0 {
-            return Err(StoreError::Conflict(format!("tenant '{name}' cannot be deleted now")));
+            return Err(StoreError::Conflict(format!(
+                "tenant '{name}' cannot be deleted now"
+            )));
         }
         Ok(())
     }
 
     /// Adds a user whose token has the given digest.
-    pub async fn create_user(&self, tenant_id: &str, name: &str, role: Role, token_digest: &str) -> Result<UserRecord> {
+    pub async fn create_user(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        role: Role,
+        token_digest: &str,
+    ) -> Result<UserRecord> {
         let now = now_ms();
         let result = on_pool!(self, |pool| {
             sqlx::query("INSERT INTO users (tenant_id, name, role, token_digest, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -229,37 +257,63 @@ impl Store {
                 .map(|done| done.rows_affected())
         });
         match result {
-            Ok(_) => Ok(UserRecord { name: name.to_string(), role, created_at: now }),
-            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict(format!("user '{name}' already exists"))),
+            Ok(_) => Ok(UserRecord {
+                name: name.to_string(),
+                role,
+                created_at: now,
+            }),
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "user '{name}' already exists"
+            ))),
             Err(e) => Err(e.into()),
         }
     }
 
     pub async fn list_users(&self, tenant_id: &str) -> Result<Vec<UserRecord>> {
         let rows: Vec<UserRow> = on_pool!(self, |pool| {
-            sqlx::query_as("SELECT name, role, created_at FROM users WHERE tenant_id = $1 ORDER BY name")
-                .bind(tenant_id)
-                .fetch_all(pool)
-                .await
+            sqlx::query_as(
+                "SELECT name, role, created_at FROM users WHERE tenant_id = $1 ORDER BY name",
+            )
+            .bind(tenant_id)
+            .fetch_all(pool)
+            .await
         })?;
         rows.into_iter()
-            .map(|r| Ok(UserRecord { role: parse_role(&r.role)?, name: r.name, created_at: r.created_at }))
+            .map(|r| {
+                Ok(UserRecord {
+                    role: parse_role(&r.role)?,
+                    name: r.name,
+                    created_at: r.created_at,
+                })
+            })
             .collect()
     }
 
     /// Deletes a user, which revokes its token.
     pub async fn delete_user(&self, tenant_id: &str, name: &str) -> Result<()> {
         let deleted = on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND name = $2").bind(tenant_id).bind(name).execute(pool).await.map(|done| done.rows_affected())
+            sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant_id)
+                .bind(name)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
         })?;
         if deleted == 0 {
-            return Err(StoreError::NotFound(format!("user '{name}' does not exist")));
+            return Err(StoreError::NotFound(format!(
+                "user '{name}' does not exist"
+            )));
         }
         Ok(())
     }
 
     /// Gives a user a new token digest, revoking the old token.
-    pub async fn replace_token(&self, tenant_id: &str, name: &str, token_digest: &str) -> Result<UserRecord> {
+    pub async fn replace_token(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        token_digest: &str,
+    ) -> Result<UserRecord> {
         let updated = on_pool!(self, |pool| {
             sqlx::query("UPDATE users SET token_digest = $3 WHERE tenant_id = $1 AND name = $2")
                 .bind(tenant_id)
@@ -270,7 +324,9 @@ impl Store {
                 .map(|done| done.rows_affected())
         })?;
         if updated == 0 {
-            return Err(StoreError::NotFound(format!("user '{name}' does not exist")));
+            return Err(StoreError::NotFound(format!(
+                "user '{name}' does not exist"
+            )));
         }
         self.list_users(tenant_id)
             .await?
@@ -291,7 +347,12 @@ impl Store {
             .await
         })?;
         row.map(|r| {
-            Ok(Caller { role: parse_role(&r.role)?, tenant_id: r.tenant_id, tenant_name: r.tenant_name, user: r.user_name })
+            Ok(Caller {
+                role: parse_role(&r.role)?,
+                tenant_id: r.tenant_id,
+                tenant_name: r.tenant_name,
+                user: r.user_name,
+            })
         })
         .transpose()
     }

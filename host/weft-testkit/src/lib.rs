@@ -36,7 +36,10 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("a temporary folder for the test database");
         let url = format!("sqlite://{}", dir.path().join("weft.db").display());
-        TestDb { url, _dir: Some(dir) }
+        TestDb {
+            url,
+            _dir: Some(dir),
+        }
     }
 
     /// A fresh schema on the PostgreSQL server named by `WEFT_TEST_DATABASE_URL`.
@@ -65,7 +68,11 @@ impl TestDb {
 /// `../shared/fixtures` beside the checkout.
 pub fn fixtures_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(dir.is_dir(), "{} is missing: ../shared must sit beside the checkout", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} is missing: ../shared must sit beside the checkout",
+        dir.display()
+    );
     dir
 }
 

@@ -16,7 +16,12 @@ pub(crate) struct CatalogArgs {
     #[command(subcommand)]
     command: CatalogCommand,
     /// The server's base URL.
-    #[arg(long, global = true, env = "WEFT_SERVER", default_value = "http://127.0.0.1:55054")]
+    #[arg(
+        long,
+        global = true,
+        env = "WEFT_SERVER",
+        default_value = "http://127.0.0.1:55054"
+    )]
     server: String,
     /// An API token (an admin's to import; a superadmin's to register plugin types).
     #[arg(long, global = true, env = "WEFT_TOKEN", hide_env_values = true)]
@@ -42,13 +47,27 @@ enum CatalogCommand {
 pub(crate) async fn run(args: CatalogArgs) -> anyhow::Result<()> {
     let token = match (&args.token, &args.token_file) {
         (Some(token), _) => token.clone(),
-        (None, Some(file)) => std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?.trim().to_string(),
-        (None, None) => bail!("no token: pass --token, --token-file, WEFT_TOKEN or WEFT_TOKEN_FILE"),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?
+            .trim()
+            .to_string(),
+        (None, None) => {
+            bail!("no token: pass --token, --token-file, WEFT_TOKEN or WEFT_TOKEN_FILE")
+        }
     };
     let client = Client::new(&args.server, &token);
     match args.command {
         CatalogCommand::Import { dir, replace } => {
-            import(&client, &dir, if replace { ImportMode::Replace } else { ImportMode::Merge }).await
+            import(
+                &client,
+                &dir,
+                if replace {
+                    ImportMode::Replace
+                } else {
+                    ImportMode::Merge
+                },
+            )
+            .await
         }
         CatalogCommand::Export { dir } => export(&client, &dir).await,
     }
@@ -59,7 +78,10 @@ async fn import(client: &Client, dir: &Path, mode: ImportMode) -> anyhow::Result
     for kind in [EntityKind::Providertypes, EntityKind::Automatortypes] {
         for (name, spec) in read_folder(&dir.join(kind.as_str()))?.unwrap_or_default() {
             found_any = true;
-            client.put_plugin_type(kind, &name, &spec).await.with_context(|| format!("cannot register {} '{name}'", kind.noun()))?;
+            client
+                .put_plugin_type(kind, &name, &spec)
+                .await
+                .with_context(|| format!("cannot register {} '{name}'", kind.noun()))?;
             eprintln!("registered {} {name}", kind.noun());
         }
     }
@@ -73,18 +95,31 @@ async fn import(client: &Client, dir: &Path, mode: ImportMode) -> anyhow::Result
         }
     }
     if !found_any {
-        bail!("{} holds none of the folders providers/, hardwaretypes/, imagetypes/, services/, clustertemplates/, partialtemplates/, providertypes/, automatortypes/", dir.display());
+        bail!(
+            "{} holds none of the folders providers/, hardwaretypes/, imagetypes/, services/, clustertemplates/, partialtemplates/, providertypes/, automatortypes/",
+            dir.display()
+        );
     }
     if bundle == CatalogBundle::default() {
         return Ok(());
     }
-    let report = client.import(&bundle, mode).await.context("import failed; nothing was written")?;
+    let report = client
+        .import(&bundle, mode)
+        .await
+        .context("import failed; nothing was written")?;
     if let Some(imported) = report["imported"].as_object() {
-        let counts: Vec<String> = imported.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+        let counts: Vec<String> = imported
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
         eprintln!("imported {}", counts.join(", "));
     }
     for warning in report["warnings"].as_array().into_iter().flatten() {
-        eprintln!("warning: {}: {}", warning["field"].as_str().unwrap_or_default(), warning["message"].as_str().unwrap_or_default());
+        eprintln!(
+            "warning: {}: {}",
+            warning["field"].as_str().unwrap_or_default(),
+            warning["message"].as_str().unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -102,8 +137,10 @@ fn read_folder(dir: &Path) -> anyhow::Result<Option<Vec<(String, Value)>>> {
     paths.sort();
     let mut entities = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let body: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let body: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?;
         let name = match body["name"].as_str() {
             Some(name) => name.to_string(),
             None => bail!("{} has no \"name\"", path.display()),
@@ -123,9 +160,11 @@ async fn export(client: &Client, dir: &Path) -> anyhow::Result<()> {
                 object.remove("version");
             }
             let name = entity["name"].as_str().unwrap_or_default().to_string();
-            std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
+            std::fs::create_dir_all(&folder)
+                .with_context(|| format!("cannot create {}", folder.display()))?;
             let path = folder.join(format!("{name}.json"));
-            std::fs::write(&path, serde_json::to_string_pretty(&entity)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, serde_json::to_string_pretty(&entity)? + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
             written += 1;
         }
     }

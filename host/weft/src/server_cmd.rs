@@ -31,23 +31,38 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Some(url) => url.clone(),
         None => format!("sqlite://{}", args.data_dir.join("weft.db").display()),
     };
-    let store = weft_store::Store::open(&url)
-        .await
-        .with_context(|| format!("cannot open the database at {}", weft_store::redact_url(&url)))?;
+    let store = weft_store::Store::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the database at {}",
+            weft_store::redact_url(&url)
+        )
+    })?;
     tracing::info!(backend = store.backend_name(), database = %weft_store::redact_url(&url), "database ready");
     bootstrap_superadmin(&store, &args.data_dir).await?;
 
-    let state = weft_api::AppState::new(store.clone()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let state = weft_api::AppState::new(store.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "weft server listening");
-    weft_api::serve(listener, weft_api::app(state), shutdown_signal(), Duration::from_secs(10)).await.context("server failed")?;
+    weft_api::serve(
+        listener,
+        weft_api::app(state),
+        shutdown_signal(),
+        Duration::from_secs(10),
+    )
+    .await
+    .context("server failed")?;
     store.close().await;
     tracing::info!("weft server stopped");
     Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -59,38 +74,56 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// On the first start, creates the superadmin `admin` with the token from
 /// `WEFT_BOOTSTRAP_TOKEN`, or a generated one written to `<data-dir>/superadmin.token` (0600).
+/// Later starts, and other replicas of a shared database, leave the superadmin alone.
 async fn bootstrap_superadmin(store: &weft_store::Store, data_dir: &Path) -> anyhow::Result<()> {
-    let chosen = std::env::var(BOOTSTRAP_TOKEN_VAR).ok().filter(|t| !t.is_empty());
+    let chosen = std::env::var(BOOTSTRAP_TOKEN_VAR)
+        .ok()
+        .filter(|t| !t.is_empty());
     if let Some(token) = &chosen
         && token.len() < weft_auth::MIN_CHOSEN_TOKEN_LEN
     {
-        bail!("{BOOTSTRAP_TOKEN_VAR} must be at least {} characters long", weft_auth::MIN_CHOSEN_TOKEN_LEN);
+        bail!(
+            "{BOOTSTRAP_TOKEN_VAR} must be at least {} characters long",
+            weft_auth::MIN_CHOSEN_TOKEN_LEN
+        );
+    }
+    if store
+        .superadmin_exists()
+        .await
+        .context("cannot look up the superadmin")?
+    {
+        if chosen.is_some() {
+            tracing::info!("{BOOTSTRAP_TOKEN_VAR} is not used: the superadmin exists already");
+        }
+        return Ok(());
     }
     let token_file = data_dir.join(TOKEN_FILE);
-    let token = match &chosen {
-        Some(token) => token.clone(),
-        // A token file from an earlier start is reused, so it stays the one that works.
-        None if token_file.exists() => std::fs::read_to_string(&token_file)
-            .with_context(|| format!("cannot read {}", token_file.display()))?
-            .trim()
-            .to_string(),
+    let (token, generated) = match chosen {
+        Some(token) => (token, false),
         None => {
             let token = weft_auth::generate_token();
             // Written before the database row, so a crash in between cannot lose the only token.
             write_secret_file(&token_file, &token)?;
-            token
+            (token, true)
         }
     };
-    let created = store.ensure_superadmin(&weft_auth::token_digest(&token)).await.context("cannot create the superadmin")?;
-    match (created, chosen.is_some()) {
-        (true, true) => tracing::info!("superadmin 'admin' created with the token from {BOOTSTRAP_TOKEN_VAR}"),
-        (true, false) => tracing::info!(file = %token_file.display(), "superadmin 'admin' created; its token is in the file"),
-        (false, true) => {
-            if store.caller_by_token_digest(&weft_auth::token_digest(&token)).await?.is_none() {
-                tracing::warn!("{BOOTSTRAP_TOKEN_VAR} is ignored: a superadmin exists already");
-            }
+    let created = store
+        .ensure_superadmin(&weft_auth::token_digest(&token))
+        .await
+        .context("cannot create the superadmin")?;
+    match (created, generated) {
+        (true, false) => {
+            tracing::info!("superadmin 'admin' created with the token from {BOOTSTRAP_TOKEN_VAR}")
         }
-        (false, false) => {}
+        (true, true) => {
+            tracing::info!(file = %token_file.display(), "superadmin 'admin' created; its token is in the file")
+        }
+        (false, true) => {
+            // Another replica created the superadmin first; this token never worked.
+            let _ = std::fs::remove_file(&token_file);
+            tracing::info!("another replica created the superadmin");
+        }
+        (false, false) => tracing::info!("another replica created the superadmin"),
     }
     Ok(())
 }
@@ -106,11 +139,14 @@ fn write_secret_file(path: &Path, contents: &str) -> anyhow::Result<()> {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(&temporary).with_context(|| format!("cannot write {}", temporary.display()))?;
+        let mut file = options
+            .open(&temporary)
+            .with_context(|| format!("cannot write {}", temporary.display()))?;
         file.write_all(format!("{contents}\n").as_bytes())?;
         file.sync_all()?;
     }
-    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

@@ -21,12 +21,20 @@ pub(crate) const WARNING_HEADER: HeaderName = HeaderName::from_static("weft-warn
 
 /// The tenant whose rows hold entities of `kind` for this caller.
 pub(crate) fn owner<'a>(state: &'a AppState, caller: &'a Caller, kind: EntityKind) -> &'a str {
-    if kind.is_plugin_type() { &state.superadmin_tenant_id } else { &caller.tenant_id }
+    if kind.is_plugin_type() {
+        &state.superadmin_tenant_id
+    } else {
+        &caller.tenant_id
+    }
 }
 
 fn require_writer(caller: &Caller, kind: EntityKind) -> Result<(), ApiError> {
     let action = format!("change {}s", kind.noun());
-    if kind.is_plugin_type() { caller.require_superadmin(&action) } else { caller.require_admin(&action) }
+    if kind.is_plugin_type() {
+        caller.require_superadmin(&action)
+    } else {
+        caller.require_admin(&action)
+    }
 }
 
 pub(crate) fn with_warnings(mut response: Response, warnings: &[FieldError]) -> Response {
@@ -38,45 +46,92 @@ pub(crate) fn with_warnings(mut response: Response, warnings: &[FieldError]) -> 
     response
 }
 
-pub(crate) async fn list(state: AppState, caller: Caller, kind: EntityKind) -> Result<Json<Vec<Value>>, ApiError> {
-    let entities = state.store.list_entities(owner(&state, &caller, kind), kind).await?;
+pub(crate) async fn list(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let entities = state
+        .store
+        .list_entities(owner(&state, &caller, kind), kind)
+        .await?;
     Ok(Json(entities.iter().map(|e| e.to_json()).collect()))
 }
 
-pub(crate) async fn get(state: AppState, caller: Caller, kind: EntityKind, name: String, version: Option<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn get(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    name: String,
+    version: Option<String>,
+) -> Result<Json<Value>, ApiError> {
     let version = version.as_deref().map(parse_version).transpose()?;
-    let entity = state.store.get_entity(owner(&state, &caller, kind), kind, &name, version).await?;
+    let entity = state
+        .store
+        .get_entity(owner(&state, &caller, kind), kind, &name, version)
+        .await?;
     Ok(Json(entity.to_json()))
 }
 
-pub(crate) async fn write(state: AppState, caller: Caller, kind: EntityKind, path_name: Option<String>, mut body: Value) -> Result<Response, ApiError> {
+pub(crate) async fn write(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    path_name: Option<String>,
+    mut body: Value,
+) -> Result<Response, ApiError> {
     require_writer(&caller, kind)?;
     if let (Some(path_name), Some(object)) = (&path_name, body.as_object_mut()) {
         match object.get("name") {
             None => _ = object.insert("name".into(), Value::String(path_name.clone())),
             Some(Value::String(name)) if name == path_name => {}
             Some(other) => {
-                return Err(ApiError::invalid("name", "matches path", format!("the body names {other} but the path names '{path_name}'")));
+                return Err(ApiError::invalid(
+                    "name",
+                    "matches path",
+                    format!("the body names {other} but the path names '{path_name}'"),
+                ));
             }
         }
     }
     let tenant = owner(&state, &caller, kind);
     let catalog = load_catalog(&state, tenant).await?;
-    let (object, entity, warnings) = check_write(kind, &body, &catalog)?;
+    let checked = check_write(kind, &body, &catalog)?;
+    let (name, object, warnings) = (checked.entity.name(), &checked.body, &checked.warnings);
     let stored = match path_name {
-        None => state.store.create_entity(tenant, kind, entity.name(), &object).await?,
-        Some(_) => state.store.put_entity(tenant, kind, entity.name(), &object).await?,
+        None => {
+            state
+                .store
+                .create_entity(tenant, kind, name, object)
+                .await?
+        }
+        Some(_) => state.store.put_entity(tenant, kind, name, object).await?,
     };
     tracing::info!(%kind, name = %stored.name, version = stored.version, "catalog entity written");
-    Ok(with_warnings(Json(stored.to_json()).into_response(), &warnings))
+    Ok(with_warnings(
+        Json(stored.to_json()).into_response(),
+        warnings,
+    ))
 }
 
-pub(crate) async fn delete(state: AppState, caller: Caller, kind: EntityKind, name: String, version: Option<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn delete(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    name: String,
+    version: Option<String>,
+) -> Result<StatusCode, ApiError> {
     let version = version.as_deref().map(parse_version).transpose()?;
     // Absent before forbidden: another tenant's entity is not there, whatever the caller's role.
-    state.store.get_entity(owner(&state, &caller, kind), kind, &name, version).await?;
+    state
+        .store
+        .get_entity(owner(&state, &caller, kind), kind, &name, version)
+        .await?;
     require_writer(&caller, kind)?;
-    state.store.delete_entity(owner(&state, &caller, kind), kind, &name, version).await?;
+    state
+        .store
+        .delete_entity(owner(&state, &caller, kind), kind, &name, version)
+        .await?;
     tracing::info!(%kind, %name, ?version, "catalog entity deleted");
     Ok(StatusCode::OK)
 }
@@ -160,18 +215,60 @@ macro_rules! entity_routes {
 }
 pub(crate) use entity_routes;
 
-entity_routes!(providers, weft_model::EntityKind::Providers, weft_model::Provider, "providers",
-    "/v2/providers", "/v2/providers/{name}", "/v2/providers/{name}/{version}");
-entity_routes!(hardwaretypes, weft_model::EntityKind::Hardwaretypes, weft_model::HardwareType, "hardwaretypes",
-    "/v2/hardwaretypes", "/v2/hardwaretypes/{name}", "/v2/hardwaretypes/{name}/{version}");
-entity_routes!(imagetypes, weft_model::EntityKind::Imagetypes, weft_model::ImageType, "imagetypes",
-    "/v2/imagetypes", "/v2/imagetypes/{name}", "/v2/imagetypes/{name}/{version}");
-entity_routes!(services, weft_model::EntityKind::Services, weft_model::Service, "services",
-    "/v2/services", "/v2/services/{name}", "/v2/services/{name}/{version}");
-entity_routes!(clustertemplates, weft_model::EntityKind::Clustertemplates, weft_model::ClusterTemplate, "clustertemplates",
-    "/v2/clustertemplates", "/v2/clustertemplates/{name}", "/v2/clustertemplates/{name}/{version}");
-entity_routes!(partialtemplates, weft_model::EntityKind::Partialtemplates, weft_model::PartialTemplate, "partialtemplates",
-    "/v2/partialtemplates", "/v2/partialtemplates/{name}", "/v2/partialtemplates/{name}/{version}");
+entity_routes!(
+    providers,
+    weft_model::EntityKind::Providers,
+    weft_model::Provider,
+    "providers",
+    "/v2/providers",
+    "/v2/providers/{name}",
+    "/v2/providers/{name}/{version}"
+);
+entity_routes!(
+    hardwaretypes,
+    weft_model::EntityKind::Hardwaretypes,
+    weft_model::HardwareType,
+    "hardwaretypes",
+    "/v2/hardwaretypes",
+    "/v2/hardwaretypes/{name}",
+    "/v2/hardwaretypes/{name}/{version}"
+);
+entity_routes!(
+    imagetypes,
+    weft_model::EntityKind::Imagetypes,
+    weft_model::ImageType,
+    "imagetypes",
+    "/v2/imagetypes",
+    "/v2/imagetypes/{name}",
+    "/v2/imagetypes/{name}/{version}"
+);
+entity_routes!(
+    services,
+    weft_model::EntityKind::Services,
+    weft_model::Service,
+    "services",
+    "/v2/services",
+    "/v2/services/{name}",
+    "/v2/services/{name}/{version}"
+);
+entity_routes!(
+    clustertemplates,
+    weft_model::EntityKind::Clustertemplates,
+    weft_model::ClusterTemplate,
+    "clustertemplates",
+    "/v2/clustertemplates",
+    "/v2/clustertemplates/{name}",
+    "/v2/clustertemplates/{name}/{version}"
+);
+entity_routes!(
+    partialtemplates,
+    weft_model::EntityKind::Partialtemplates,
+    weft_model::PartialTemplate,
+    "partialtemplates",
+    "/v2/partialtemplates",
+    "/v2/partialtemplates/{name}",
+    "/v2/partialtemplates/{name}/{version}"
+);
 
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = providers::routes(router);

@@ -10,7 +10,10 @@ use weft_model::Whoami;
 use crate::{AppState, Caller};
 
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    router.routes(routes!(status)).routes(routes!(me)).routes(routes!(openapi_json))
+    router
+        .routes(routes!(status))
+        .routes(routes!(me))
+        .routes(routes!(openapi_json))
 }
 
 /// Liveness: `OK` once the server is ready. The only route that needs no token.

@@ -12,7 +12,9 @@ use crate::body::JsonBody;
 use crate::{ApiError, AppState, Caller, ErrorBody};
 
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    router.routes(routes!(list, create)).routes(routes!(get, put, delete))
+    router
+        .routes(routes!(list, create))
+        .routes(routes!(get, put, delete))
 }
 
 fn check_spec(spec: &TenantSpec) -> Result<(), ApiError> {
@@ -23,19 +25,37 @@ fn check_spec(spec: &TenantSpec) -> Result<(), ApiError> {
 /// Every tenant (superadmin).
 #[utoipa::path(get, path = "/v2/tenants", tag = "tenants",
     responses((status = 200, body = Vec<TenantSpec>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TenantSpec>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TenantSpec>>, ApiError> {
     caller.require_superadmin("list tenants")?;
-    Ok(Json(state.store.list_tenants().await?.into_iter().map(|t| t.spec).collect()))
+    Ok(Json(
+        state
+            .store
+            .list_tenants()
+            .await?
+            .into_iter()
+            .map(|t| t.spec)
+            .collect(),
+    ))
 }
 
 /// Create a tenant (superadmin); `bootstrap` copies the superadmin catalog into it.
 #[utoipa::path(post, path = "/v2/tenants", tag = "tenants", request_body = TenantRequest,
     responses((status = 200, body = TenantSpec), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create(State(state): State<AppState>, caller: Caller, JsonBody(request): JsonBody<TenantRequest>) -> Result<Json<TenantSpec>, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<TenantRequest>,
+) -> Result<Json<TenantSpec>, ApiError> {
     caller.require_superadmin("create tenants")?;
     check_spec(&request.tenant)?;
-    let tenant = state.store.create_tenant(&request.tenant, request.bootstrap).await?;
+    let tenant = state
+        .store
+        .create_tenant(&request.tenant, request.bootstrap)
+        .await?;
     tracing::info!(tenant = %tenant.spec.name, bootstrap = request.bootstrap, "tenant created");
     Ok(Json(tenant.spec))
 }
@@ -43,9 +63,15 @@ async fn create(State(state): State<AppState>, caller: Caller, JsonBody(request)
 /// One tenant: superadmins see any, members their own.
 #[utoipa::path(get, path = "/v2/tenants/{name}", tag = "tenants", params(("name" = String, Path)),
     responses((status = 200, body = TenantSpec), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<TenantSpec>, ApiError> {
+async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<TenantSpec>, ApiError> {
     if !caller.can_see_tenant(&name) {
-        return Err(ApiError::NotFound(format!("tenant '{name}' does not exist")));
+        return Err(ApiError::NotFound(format!(
+            "tenant '{name}' does not exist"
+        )));
     }
     Ok(Json(state.store.tenant_by_name(&name).await?.spec))
 }
@@ -54,10 +80,22 @@ async fn get(State(state): State<AppState>, caller: Caller, Path(name): Path<Str
 #[utoipa::path(put, path = "/v2/tenants/{name}", tag = "tenants", params(("name" = String, Path)), request_body = TenantRequest,
     responses((status = 200, body = TenantSpec), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn put(State(state): State<AppState>, caller: Caller, Path(name): Path<String>, JsonBody(request): JsonBody<TenantRequest>) -> Result<Json<TenantSpec>, ApiError> {
+async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(request): JsonBody<TenantRequest>,
+) -> Result<Json<TenantSpec>, ApiError> {
     caller.require_superadmin("change tenants")?;
     if request.tenant.name != name {
-        return Err(ApiError::invalid("tenant.name", "matches path", format!("the body names '{}' but the path names '{name}'", request.tenant.name)));
+        return Err(ApiError::invalid(
+            "tenant.name",
+            "matches path",
+            format!(
+                "the body names '{}' but the path names '{name}'",
+                request.tenant.name
+            ),
+        ));
     }
     check_spec(&request.tenant)?;
     let tenant = state.store.update_tenant(&request.tenant).await?;
@@ -70,10 +108,16 @@ async fn put(State(state): State<AppState>, caller: Caller, Path(name): Path<Str
 #[utoipa::path(delete, path = "/v2/tenants/{name}", tag = "tenants", params(("name" = String, Path)),
     responses((status = 200), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require_superadmin("delete tenants")?;
     if name == SUPERADMIN_TENANT {
-        return Err(ApiError::Forbidden("the superadmin tenant cannot be deleted".into()));
+        return Err(ApiError::Forbidden(
+            "the superadmin tenant cannot be deleted".into(),
+        ));
     }
     state.store.delete_tenant(&name).await?;
     tracing::info!(tenant = %name, "tenant deleted");

@@ -19,13 +19,19 @@ use crate::routes::catalog::with_warnings;
 use crate::{ApiError, AppState, Caller, ErrorBody};
 
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    router.routes(routes!(export)).routes(routes!(import)).routes(routes!(resolve))
+    router
+        .routes(routes!(export))
+        .routes(routes!(import))
+        .routes(routes!(resolve))
 }
 
 /// The latest version of every entity of the tenant's catalog, in Coopr's shape.
 #[utoipa::path(get, path = "/v2/export", tag = "catalog",
     responses((status = 200, body = CatalogBundle), (status = 401, body = ErrorBody)))]
-async fn export(State(state): State<AppState>, caller: Caller) -> Result<Json<CatalogBundle>, ApiError> {
+async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<CatalogBundle>, ApiError> {
     let mut bundle = CatalogBundle::default();
     for kind in EntityKind::CATALOG {
         let entities = state.store.list_entities(&caller.tenant_id, kind).await?;
@@ -63,12 +69,21 @@ async fn import(
     JsonBody(bundle): JsonBody<CatalogBundle>,
 ) -> Result<Json<ImportReport>, ApiError> {
     caller.require_admin("import the catalog")?;
-    let Query(params) = params.map_err(|e| ApiError::invalid("mode", "allowed value", format!("{e}: use 'replace' or 'merge'")))?;
+    let Query(params) = params.map_err(|e| {
+        ApiError::invalid(
+            "mode",
+            "allowed value",
+            format!("{e}: use 'replace' or 'merge'"),
+        )
+    })?;
     let mode = params.mode.unwrap_or_default();
     let mut catalog = load_catalog(&state, &caller.tenant_id).await?;
-    let mut parsed: Vec<(EntityKind, Vec<(Entity, Map<String, Value>)>)> = Vec::new();
+    // Per listed kind, its entities parsed, each with the body as sent.
+    let mut parsed: Vec<(EntityKind, Vec<Parsed>)> = Vec::new();
     for kind in EntityKind::CATALOG {
-        let Some(list) = bundle.list(kind) else { continue };
+        let Some(list) = bundle.list(kind) else {
+            continue;
+        };
         if mode == ImportMode::Replace {
             clear(&mut catalog, kind);
         }
@@ -76,14 +91,22 @@ async fn import(
         let mut entities = Vec::new();
         for (i, body) in list.iter().enumerate() {
             let at = format!("{kind}[{i}].");
-            let entity = weft_catalog::validate(kind, body).map_err(|e| ApiError::from(e).within(&at))?;
+            let entity =
+                weft_catalog::validate(kind, body).map_err(|e| ApiError::from(e).within(&at))?;
             if !names.insert(entity.name().to_string()) {
-                return Err(ApiError::invalid(format!("{at}name"), "unique", format!("'{}' appears twice in {kind}", entity.name())));
+                return Err(ApiError::invalid(
+                    format!("{at}name"),
+                    "unique",
+                    format!("'{}' appears twice in {kind}", entity.name()),
+                ));
             }
-            entities.push((entity, body.as_object().cloned().unwrap_or_default()));
+            entities.push(Parsed {
+                entity,
+                body: body.as_object().cloned().unwrap_or_default(),
+            });
         }
-        for (entity, _) in &entities {
-            catalog.insert(entity.clone());
+        for parsed in &entities {
+            catalog.insert(parsed.entity.clone());
         }
         parsed.push((kind, entities));
     }
@@ -91,26 +114,53 @@ async fn import(
     // does not matter.
     let mut warnings = Vec::new();
     for (kind, entities) in &parsed {
-        for (i, (entity, _)) in entities.iter().enumerate() {
+        for (i, Parsed { entity, .. }) in entities.iter().enumerate() {
             let at = format!("{kind}[{i}].");
-            let found = catalog.check_references(entity).map_err(|e| ApiError::from(e).within(&at))?;
+            let found = catalog
+                .check_references(entity)
+                .map_err(|e| ApiError::from(e).within(&at))?;
             warnings.extend(found.into_iter().map(|mut w| {
                 w.field = format!("{at}{}", w.field);
                 w
             }));
             if let Entity::ClusterTemplate(template) = entity {
-                weft_catalog::resolve(template, &catalog).map_err(|e| ApiError::from(e).within(&at))?;
+                weft_catalog::resolve(template, &catalog)
+                    .map_err(|e| ApiError::from(e).within(&at))?;
             }
         }
     }
-    let lists: Vec<(EntityKind, Vec<(String, Map<String, Value>)>)> = parsed
+    let lists: Vec<(EntityKind, Vec<weft_store::NamedBody>)> = parsed
         .into_iter()
-        .map(|(kind, entities)| (kind, entities.into_iter().map(|(e, body)| (e.name().to_string(), body)).collect()))
+        .map(|(kind, entities)| {
+            (
+                kind,
+                entities
+                    .into_iter()
+                    .map(|p| (p.entity.name().to_string(), p.body))
+                    .collect(),
+            )
+        })
         .collect();
-    state.store.import_entities(&caller.tenant_id, &lists, mode).await?;
-    let imported: Map<String, Value> = lists.iter().map(|(kind, list)| (kind.to_string(), Value::from(list.len()))).collect();
-    tracing::info!(?mode, ?imported, warnings = warnings.len(), "catalog imported");
+    state
+        .store
+        .import_entities(&caller.tenant_id, &lists, mode)
+        .await?;
+    let imported: Map<String, Value> = lists
+        .iter()
+        .map(|(kind, list)| (kind.to_string(), Value::from(list.len())))
+        .collect();
+    tracing::info!(
+        ?mode,
+        ?imported,
+        warnings = warnings.len(),
+        "catalog imported"
+    );
     Ok(Json(ImportReport { imported, warnings }))
+}
+
+struct Parsed {
+    entity: Entity,
+    body: Map<String, Value>,
 }
 
 fn clear(catalog: &mut weft_catalog::Catalog, kind: EntityKind) {
@@ -131,20 +181,33 @@ fn clear(catalog: &mut weft_catalog::Catalog, kind: EntityKind) {
 #[utoipa::path(post, path = "/v2/resolve", tag = "catalog", request_body = ClusterTemplate,
     responses((status = 200, body = ClusterTemplate), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-async fn resolve(State(state): State<AppState>, caller: Caller, JsonBody(body): JsonBody<Value>) -> Result<Response, ApiError> {
-    let Entity::ClusterTemplate(template) = weft_catalog::validate(EntityKind::Clustertemplates, &body)? else {
+async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let Entity::ClusterTemplate(template) =
+        weft_catalog::validate(EntityKind::Clustertemplates, &body)?
+    else {
         return Err(ApiError::Internal("validate returned another kind".into()));
     };
     let catalog = load_catalog(&state, &caller.tenant_id).await?;
-    let warnings = catalog.check_references(&Entity::ClusterTemplate(template.clone())).or_else(|e| {
-        // a dangling parent or partial is reported by resolve below as 404
-        if e.field.starts_with("extends") || e.field.starts_with("includes") { Ok(Vec::new()) } else { Err(e) }
-    })?;
+    let warnings = catalog
+        .check_references(&Entity::ClusterTemplate(template.clone()))
+        .or_else(|e| {
+            // a dangling parent or partial is reported by resolve below as 404
+            if e.field.starts_with("extends") || e.field.starts_with("includes") {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        })?;
     match weft_catalog::resolve_checked(&template, &catalog) {
         Ok(resolved) => Ok(with_warnings(Json(resolved).into_response(), &warnings)),
-        Err(ResolveError::Missing { kind, name, field }) => {
-            Err(ApiError::NotFound(format!("{field}: {} '{name}' does not exist", kind.noun())))
-        }
+        Err(ResolveError::Missing { kind, name, field }) => Err(ApiError::NotFound(format!(
+            "{field}: {} '{name}' does not exist",
+            kind.noun()
+        ))),
         Err(ResolveError::Invalid(e)) => Err(ApiError::Invalid(e)),
     }
 }

@@ -13,14 +13,23 @@ use crate::body::JsonBody;
 use crate::{ApiError, AppState, Caller, ErrorBody};
 
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    router.routes(routes!(list, create)).routes(routes!(delete)).routes(routes!(rotate_token))
+    router
+        .routes(routes!(list, create))
+        .routes(routes!(delete))
+        .routes(routes!(rotate_token))
 }
 
 /// The tenant if the caller may manage its users: another tenant is absent (404), a plain user
 /// is forbidden (403).
-async fn managed_tenant(state: &AppState, caller: &Caller, tenant: &str) -> Result<TenantRecord, ApiError> {
+async fn managed_tenant(
+    state: &AppState,
+    caller: &Caller,
+    tenant: &str,
+) -> Result<TenantRecord, ApiError> {
     if !caller.can_see_tenant(tenant) {
-        return Err(ApiError::NotFound(format!("tenant '{tenant}' does not exist")));
+        return Err(ApiError::NotFound(format!(
+            "tenant '{tenant}' does not exist"
+        )));
     }
     caller.require_admin("manage users")?;
     Ok(state.store.tenant_by_name(tenant).await?)
@@ -30,35 +39,77 @@ async fn managed_tenant(state: &AppState, caller: &Caller, tenant: &str) -> Resu
 #[utoipa::path(get, path = "/v2/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)),
     responses((status = 200, body = Vec<UserSummary>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-async fn list(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>) -> Result<Json<Vec<UserSummary>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Vec<UserSummary>>, ApiError> {
     let tenant = managed_tenant(&state, &caller, &tenant).await?;
     let users = state.store.list_users(&tenant.id).await?;
-    Ok(Json(users.into_iter().map(|u| UserSummary { name: u.name, role: u.role, create_time: u.created_at }).collect()))
+    Ok(Json(
+        users
+            .into_iter()
+            .map(|u| UserSummary {
+                name: u.name,
+                role: u.role,
+                create_time: u.created_at,
+            })
+            .collect(),
+    ))
 }
 
 /// Add a user; the answer carries its token, shown this once.
 #[utoipa::path(post, path = "/v2/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path)), request_body = UserRequest,
     responses((status = 200, body = UserCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>, JsonBody(request): JsonBody<UserRequest>) -> Result<Json<UserCreated>, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    JsonBody(request): JsonBody<UserRequest>,
+) -> Result<Json<UserCreated>, ApiError> {
     let tenant = managed_tenant(&state, &caller, &tenant).await?;
     weft_catalog::check_name("name", &request.name)?;
     let token = weft_auth::generate_token();
-    state.store.create_user(&tenant.id, &request.name, request.role, &weft_auth::token_digest(&token)).await?;
+    state
+        .store
+        .create_user(
+            &tenant.id,
+            &request.name,
+            request.role,
+            &weft_auth::token_digest(&token),
+        )
+        .await?;
     tracing::info!(tenant = %tenant.spec.name, user = %request.name, role = request.role.as_str(), "user created");
-    Ok(Json(UserCreated { name: request.name, role: request.role, token }))
+    Ok(Json(UserCreated {
+        name: request.name,
+        role: request.role,
+        token,
+    }))
 }
 
 /// Delete a user, revoking its token. The last superadmin cannot be deleted.
 #[utoipa::path(delete, path = "/v2/tenants/{tenant}/users/{name}", tag = "users", params(("tenant" = String, Path), ("name" = String, Path)),
     responses((status = 200), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete(State(state): State<AppState>, caller: Caller, Path((tenant, name)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let tenant = managed_tenant(&state, &caller, &tenant).await?;
     if tenant.spec.name == SUPERADMIN_TENANT {
-        let admins = state.store.list_users(&tenant.id).await?.into_iter().filter(|u| u.role == Role::Admin).collect::<Vec<_>>();
+        let admins = state
+            .store
+            .list_users(&tenant.id)
+            .await?
+            .into_iter()
+            .filter(|u| u.role == Role::Admin)
+            .collect::<Vec<_>>();
         if admins.len() == 1 && admins[0].name == name {
-            return Err(ApiError::Conflict("the last superadmin cannot be deleted: create another first".into()));
+            return Err(ApiError::Conflict(
+                "the last superadmin cannot be deleted: create another first".into(),
+            ));
         }
     }
     state.store.delete_user(&tenant.id, &name).await?;
@@ -70,10 +121,21 @@ async fn delete(State(state): State<AppState>, caller: Caller, Path((tenant, nam
 #[utoipa::path(post, path = "/v2/tenants/{tenant}/users/{name}/token", tag = "users", params(("tenant" = String, Path), ("name" = String, Path)),
     responses((status = 200, body = UserCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-async fn rotate_token(State(state): State<AppState>, caller: Caller, Path((tenant, name)): Path<(String, String)>) -> Result<Json<UserCreated>, ApiError> {
+async fn rotate_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Result<Json<UserCreated>, ApiError> {
     let tenant = managed_tenant(&state, &caller, &tenant).await?;
     let token = weft_auth::generate_token();
-    let user = state.store.replace_token(&tenant.id, &name, &weft_auth::token_digest(&token)).await?;
+    let user = state
+        .store
+        .replace_token(&tenant.id, &name, &weft_auth::token_digest(&token))
+        .await?;
     tracing::info!(tenant = %tenant.spec.name, user = %name, "token rotated");
-    Ok(Json(UserCreated { name: user.name, role: user.role, token }))
+    Ok(Json(UserCreated {
+        name: user.name,
+        role: user.role,
+        token,
+    }))
 }

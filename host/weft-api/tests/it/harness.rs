@@ -37,12 +37,24 @@ impl TestApp {
     pub(crate) async fn new(backend: Backend) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = weft_store::Store::open(&db.url).await.unwrap();
-        store.ensure_superadmin(&weft_auth::token_digest(SUPERADMIN_TOKEN)).await.unwrap();
+        store
+            .ensure_superadmin(&weft_auth::token_digest(SUPERADMIN_TOKEN))
+            .await
+            .unwrap();
         let state = weft_api::AppState::new(store).await.unwrap();
-        TestApp { app: weft_api::app(state), _db: db }
+        TestApp {
+            app: weft_api::app(state),
+            _db: db,
+        }
     }
 
-    pub(crate) async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -54,8 +66,15 @@ impl TestApp {
         self.send(request.body(body).unwrap()).await
     }
 
-    pub(crate) async fn get_with_headers(&self, uri: &str, token: &str, headers: &[(&str, &str)]) -> Answer {
-        let mut request = Request::builder().uri(uri).header("authorization", format!("Bearer {token}"));
+    pub(crate) async fn get_with_headers(
+        &self,
+        uri: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -67,8 +86,13 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Answer { status, body, headers }
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Answer {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub(crate) async fn get(&self, uri: &str, token: &str) -> Answer {
@@ -89,7 +113,13 @@ impl TestApp {
 
     /// Creates a tenant through the API, with an admin `ann` and a user `bob`.
     pub(crate) async fn tenant(&self, name: &str) -> Tenant {
-        let created = self.post("/v2/tenants", SUPERADMIN_TOKEN, json!({"tenant": {"name": name}})).await;
+        let created = self
+            .post(
+                "/v2/tenants",
+                SUPERADMIN_TOKEN,
+                json!({"tenant": {"name": name}}),
+            )
+            .await;
         assert_eq!(created.status, StatusCode::OK, "{created:?}");
         let admin = self.user(name, "ann", "admin").await;
         let user = self.user(name, "bob", "user").await;
@@ -97,7 +127,13 @@ impl TestApp {
     }
 
     pub(crate) async fn user(&self, tenant: &str, name: &str, role: &str) -> String {
-        let created = self.post(&format!("/v2/tenants/{tenant}/users"), SUPERADMIN_TOKEN, json!({"name": name, "role": role})).await;
+        let created = self
+            .post(
+                &format!("/v2/tenants/{tenant}/users"),
+                SUPERADMIN_TOKEN,
+                json!({"name": name, "role": role}),
+            )
+            .await;
         assert_eq!(created.status, StatusCode::OK, "{created:?}");
         created.body["token"].as_str().unwrap().to_string()
     }
@@ -108,7 +144,10 @@ impl TestApp {
 pub(crate) fn assert_invalid(answer: &Answer, field: &str) {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{answer:?}");
     assert_eq!(answer.body["field"], field, "{answer:?}");
-    assert!(answer.body["rule"].is_string() && answer.body["error"].is_string(), "{answer:?}");
+    assert!(
+        answer.body["rule"].is_string() && answer.body["error"].is_string(),
+        "{answer:?}"
+    );
 }
 
 /// A small valid catalog: provider, hardware and image types, two services and a template.

@@ -36,7 +36,16 @@ struct Row {
 }
 
 fn row(method: Method, template: &'static str, path: impl Into<String>, min: Min) -> Row {
-    Row { method, template, path: path.into(), body: None, min, tenant_scoped: false, bad_body: None, duplicate: None }
+    Row {
+        method,
+        template,
+        path: path.into(),
+        body: None,
+        min,
+        tenant_scoped: false,
+        bad_body: None,
+        duplicate: None,
+    }
 }
 
 impl Row {
@@ -61,38 +70,107 @@ impl Row {
 fn table() -> Vec<Row> {
     let mut rows = vec![
         row(Method::GET, "/v2/me", "/v2/me", Min::Any),
-        row(Method::GET, "/v2/openapi.json", "/v2/openapi.json", Min::Any),
+        row(
+            Method::GET,
+            "/v2/openapi.json",
+            "/v2/openapi.json",
+            Min::Any,
+        ),
         row(Method::GET, "/v2/export", "/v2/export", Min::Any),
-        row(Method::POST, "/v2/import", "/v2/import", Min::Admin).body(json!({})).bad(json!({"services": [{"name": "a b"}]}), "services[0].name"),
-        row(Method::POST, "/v2/resolve", "/v2/resolve", Min::Any).body(json!({"name": "x"})).bad(json!({"name": "x", "size": 1}), "size"),
+        row(Method::POST, "/v2/import", "/v2/import", Min::Admin)
+            .body(json!({}))
+            .bad(json!({"services": [{"name": "a b"}]}), "services[0].name"),
+        row(Method::POST, "/v2/resolve", "/v2/resolve", Min::Any)
+            .body(json!({"name": "x"}))
+            .bad(json!({"name": "x", "size": 1}), "size"),
         row(Method::GET, "/v2/tenants", "/v2/tenants", Min::Superadmin),
         row(Method::POST, "/v2/tenants", "/v2/tenants", Min::Superadmin)
             .body(json!({"tenant": {"name": "new"}}))
-            .bad(json!({"tenant": {"name": "new", "maxNodes": "many"}}), "tenant.maxNodes")
+            .bad(
+                json!({"tenant": {"name": "new", "maxNodes": "many"}}),
+                "tenant.maxNodes",
+            )
             .duplicate(json!({"tenant": {"name": "acme"}})),
-        row(Method::GET, "/v2/tenants/{name}", "/v2/tenants/acme", Min::Any).scoped(),
-        row(Method::PUT, "/v2/tenants/{name}", "/v2/tenants/acme", Min::Superadmin)
-            .body(json!({"tenant": {"name": "acme"}}))
-            .bad(json!({"tenant": {"name": "other"}}), "tenant.name"),
-        row(Method::DELETE, "/v2/tenants/{name}", "/v2/tenants/acme", Min::Superadmin),
-        row(Method::GET, "/v2/tenants/{tenant}/users", "/v2/tenants/acme/users", Min::Admin).scoped(),
-        row(Method::POST, "/v2/tenants/{tenant}/users", "/v2/tenants/acme/users", Min::Admin)
-            .scoped()
-            .body(json!({"name": "new", "role": "user"}))
-            .bad(json!({"name": "new"}), "role")
-            .duplicate(json!({"name": "bob", "role": "user"})),
-        row(Method::DELETE, "/v2/tenants/{tenant}/users/{name}", "/v2/tenants/acme/users/bob", Min::Admin).scoped(),
-        row(Method::POST, "/v2/tenants/{tenant}/users/{name}/token", "/v2/tenants/acme/users/bob/token", Min::Admin).scoped(),
+        row(
+            Method::GET,
+            "/v2/tenants/{name}",
+            "/v2/tenants/acme",
+            Min::Any,
+        )
+        .scoped(),
+        row(
+            Method::PUT,
+            "/v2/tenants/{name}",
+            "/v2/tenants/acme",
+            Min::Superadmin,
+        )
+        .body(json!({"tenant": {"name": "acme"}}))
+        .bad(json!({"tenant": {"name": "other"}}), "tenant.name"),
+        row(
+            Method::DELETE,
+            "/v2/tenants/{name}",
+            "/v2/tenants/acme",
+            Min::Superadmin,
+        ),
+        row(
+            Method::GET,
+            "/v2/tenants/{tenant}/users",
+            "/v2/tenants/acme/users",
+            Min::Admin,
+        )
+        .scoped(),
+        row(
+            Method::POST,
+            "/v2/tenants/{tenant}/users",
+            "/v2/tenants/acme/users",
+            Min::Admin,
+        )
+        .scoped()
+        .body(json!({"name": "new", "role": "user"}))
+        .bad(json!({"name": "new"}), "role")
+        .duplicate(json!({"name": "bob", "role": "user"})),
+        row(
+            Method::DELETE,
+            "/v2/tenants/{tenant}/users/{name}",
+            "/v2/tenants/acme/users/bob",
+            Min::Admin,
+        )
+        .scoped(),
+        row(
+            Method::POST,
+            "/v2/tenants/{tenant}/users/{name}/token",
+            "/v2/tenants/acme/users/bob/token",
+            Min::Admin,
+        )
+        .scoped(),
     ];
     let kinds: [(&str, &str, Min, bool, Value); 8] = [
-        ("providers", "local", Min::Admin, true, json!({"providertype": "docker"})),
+        (
+            "providers",
+            "local",
+            Min::Admin,
+            true,
+            json!({"providertype": "docker"}),
+        ),
         ("hardwaretypes", "small", Min::Admin, true, json!({})),
         ("imagetypes", "debian", Min::Admin, true, json!({})),
         ("services", "base", Min::Admin, true, json!({})),
         ("clustertemplates", "redis", Min::Admin, true, json!({})),
         ("partialtemplates", "part", Min::Admin, true, json!({})),
-        ("plugins/providertypes", "docker", Min::Superadmin, false, json!({})),
-        ("plugins/automatortypes", "shell", Min::Superadmin, false, json!({})),
+        (
+            "plugins/providertypes",
+            "docker",
+            Min::Superadmin,
+            false,
+            json!({}),
+        ),
+        (
+            "plugins/automatortypes",
+            "shell",
+            Min::Superadmin,
+            false,
+            json!({}),
+        ),
     ];
     for (kind, name, writer, scoped, extra) in kinds {
         let with_name = |n: &str| {
@@ -102,18 +180,52 @@ fn table() -> Vec<Row> {
         };
         let templates = templates_for(kind);
         let scope = |r: Row| if scoped { r.scoped() } else { r };
-        rows.push(row(Method::GET, templates[0], format!("/v2/{kind}"), Min::Any));
+        rows.push(row(
+            Method::GET,
+            templates[0],
+            format!("/v2/{kind}"),
+            Min::Any,
+        ));
         rows.push(
             row(Method::POST, templates[0], format!("/v2/{kind}"), writer)
                 .body(with_name("fresh"))
                 .bad(with_name("bad name"), "name")
                 .duplicate(with_name(name)),
         );
-        rows.push(scope(row(Method::GET, templates[1], format!("/v2/{kind}/{name}"), Min::Any)));
-        rows.push(row(Method::PUT, templates[1], format!("/v2/{kind}/{name}"), writer).body(with_name(name)).bad(with_name("other"), "name"));
-        rows.push(scope(row(Method::DELETE, templates[1], format!("/v2/{kind}/{name}"), writer)));
-        rows.push(scope(row(Method::GET, templates[2], format!("/v2/{kind}/{name}/1"), Min::Any)));
-        rows.push(scope(row(Method::DELETE, templates[2], format!("/v2/{kind}/{name}/1"), writer)));
+        rows.push(scope(row(
+            Method::GET,
+            templates[1],
+            format!("/v2/{kind}/{name}"),
+            Min::Any,
+        )));
+        rows.push(
+            row(
+                Method::PUT,
+                templates[1],
+                format!("/v2/{kind}/{name}"),
+                writer,
+            )
+            .body(with_name(name))
+            .bad(with_name("other"), "name"),
+        );
+        rows.push(scope(row(
+            Method::DELETE,
+            templates[1],
+            format!("/v2/{kind}/{name}"),
+            writer,
+        )));
+        rows.push(scope(row(
+            Method::GET,
+            templates[2],
+            format!("/v2/{kind}/{name}/1"),
+            Min::Any,
+        )));
+        rows.push(scope(row(
+            Method::DELETE,
+            templates[2],
+            format!("/v2/{kind}/{name}/1"),
+            writer,
+        )));
     }
     rows
 }
@@ -121,16 +233,50 @@ fn table() -> Vec<Row> {
 /// The OpenAPI path templates of one entity kind (static strings, to compare with the document).
 fn templates_for(kind: &str) -> [&'static str; 3] {
     let all: [[&'static str; 3]; 8] = [
-        ["/v2/providers", "/v2/providers/{name}", "/v2/providers/{name}/{version}"],
-        ["/v2/hardwaretypes", "/v2/hardwaretypes/{name}", "/v2/hardwaretypes/{name}/{version}"],
-        ["/v2/imagetypes", "/v2/imagetypes/{name}", "/v2/imagetypes/{name}/{version}"],
-        ["/v2/services", "/v2/services/{name}", "/v2/services/{name}/{version}"],
-        ["/v2/clustertemplates", "/v2/clustertemplates/{name}", "/v2/clustertemplates/{name}/{version}"],
-        ["/v2/partialtemplates", "/v2/partialtemplates/{name}", "/v2/partialtemplates/{name}/{version}"],
-        ["/v2/plugins/providertypes", "/v2/plugins/providertypes/{name}", "/v2/plugins/providertypes/{name}/{version}"],
-        ["/v2/plugins/automatortypes", "/v2/plugins/automatortypes/{name}", "/v2/plugins/automatortypes/{name}/{version}"],
+        [
+            "/v2/providers",
+            "/v2/providers/{name}",
+            "/v2/providers/{name}/{version}",
+        ],
+        [
+            "/v2/hardwaretypes",
+            "/v2/hardwaretypes/{name}",
+            "/v2/hardwaretypes/{name}/{version}",
+        ],
+        [
+            "/v2/imagetypes",
+            "/v2/imagetypes/{name}",
+            "/v2/imagetypes/{name}/{version}",
+        ],
+        [
+            "/v2/services",
+            "/v2/services/{name}",
+            "/v2/services/{name}/{version}",
+        ],
+        [
+            "/v2/clustertemplates",
+            "/v2/clustertemplates/{name}",
+            "/v2/clustertemplates/{name}/{version}",
+        ],
+        [
+            "/v2/partialtemplates",
+            "/v2/partialtemplates/{name}",
+            "/v2/partialtemplates/{name}/{version}",
+        ],
+        [
+            "/v2/plugins/providertypes",
+            "/v2/plugins/providertypes/{name}",
+            "/v2/plugins/providertypes/{name}/{version}",
+        ],
+        [
+            "/v2/plugins/automatortypes",
+            "/v2/plugins/automatortypes/{name}",
+            "/v2/plugins/automatortypes/{name}/{version}",
+        ],
     ];
-    all.into_iter().find(|t| t[0] == format!("/v2/{kind}")).unwrap()
+    all.into_iter()
+        .find(|t| t[0] == format!("/v2/{kind}"))
+        .unwrap()
 }
 
 fn documented_endpoints() -> BTreeSet<(String, String)> {
@@ -138,7 +284,9 @@ fn documented_endpoints() -> BTreeSet<(String, String)> {
     let mut endpoints = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) && path != "/status" {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str())
+                && path != "/status"
+            {
                 endpoints.insert((method.to_uppercase(), path.clone()));
             }
         }
@@ -150,25 +298,64 @@ async fn every_endpoint_keeps_the_access_promises(backend: Backend) {
     let app = TestApp::new(backend).await;
     let acme = app.tenant("acme").await;
     let globex = app.tenant("globex").await;
-    assert_eq!(app.post("/v2/import", &acme.admin, small_catalog()).await.status, StatusCode::OK);
-    assert_eq!(app.post("/v2/partialtemplates", &acme.admin, json!({"name": "part"})).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post("/v2/import", &acme.admin, small_catalog())
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post("/v2/partialtemplates", &acme.admin, json!({"name": "part"}))
+            .await
+            .status,
+        StatusCode::OK
+    );
     for (kind, name) in [("providertypes", "docker"), ("automatortypes", "shell")] {
-        assert_eq!(app.put(&format!("/v2/plugins/{kind}/{name}"), SUPERADMIN_TOKEN, json!({"name": name})).await.status, StatusCode::OK);
+        assert_eq!(
+            app.put(
+                &format!("/v2/plugins/{kind}/{name}"),
+                SUPERADMIN_TOKEN,
+                json!({"name": name})
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
     }
 
     let rows = table();
-    let tabled: BTreeSet<(String, String)> = rows.iter().map(|r| (r.method.to_string(), r.template.to_string())).collect();
-    assert_eq!(tabled, documented_endpoints(), "the table and the OpenAPI document must list the same endpoints");
+    let tabled: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.template.to_string()))
+        .collect();
+    assert_eq!(
+        tabled,
+        documented_endpoints(),
+        "the table and the OpenAPI document must list the same endpoints"
+    );
 
     for row in &rows {
         let what = format!("{} {}", row.method, row.path);
         let call = |token: Option<&str>, body: Option<Value>| {
             let token = token.map(str::to_string);
             let app = &app;
-            async move { app.call(row.method.clone(), &row.path, token.as_deref(), body).await }
+            async move {
+                app.call(row.method.clone(), &row.path, token.as_deref(), body)
+                    .await
+            }
         };
-        assert_eq!(call(None, row.body.clone()).await.status, StatusCode::UNAUTHORIZED, "{what} without a token");
-        assert_eq!(call(Some("weft_not-a-real-token"), row.body.clone()).await.status, StatusCode::UNAUTHORIZED, "{what} with a bad token");
+        assert_eq!(
+            call(None, row.body.clone()).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{what} without a token"
+        );
+        assert_eq!(
+            call(Some("weft_not-a-real-token"), row.body.clone())
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED,
+            "{what} with a bad token"
+        );
         let refused: &[&str] = match row.min {
             Min::Any => &[],
             Min::Admin => &[&acme.user],
@@ -176,12 +363,20 @@ async fn every_endpoint_keeps_the_access_promises(backend: Backend) {
         };
         for token in refused {
             let answer = call(Some(token), row.body.clone()).await;
-            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{what} for a role that may not: {answer:?}");
+            assert_eq!(
+                answer.status,
+                StatusCode::FORBIDDEN,
+                "{what} for a role that may not: {answer:?}"
+            );
         }
         if row.tenant_scoped {
             for token in [&globex.admin, &globex.user] {
                 let answer = call(Some(token), row.body.clone()).await;
-                assert_eq!(answer.status, StatusCode::NOT_FOUND, "{what} by another tenant: {answer:?}");
+                assert_eq!(
+                    answer.status,
+                    StatusCode::NOT_FOUND,
+                    "{what} by another tenant: {answer:?}"
+                );
             }
         }
         let allowed = match row.min {
@@ -191,16 +386,33 @@ async fn every_endpoint_keeps_the_access_promises(backend: Backend) {
         };
         if let Some((body, field)) = &row.bad_body {
             let answer = call(Some(allowed), Some(body.clone())).await;
-            assert_eq!((answer.status, answer.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(*field)), "{what} bad body: {answer:?}");
+            assert_eq!(
+                (answer.status, answer.body["field"].as_str()),
+                (StatusCode::BAD_REQUEST, Some(*field)),
+                "{what} bad body: {answer:?}"
+            );
         }
         if let Some(body) = &row.duplicate {
             let answer = call(Some(allowed), Some(body.clone())).await;
-            assert_eq!(answer.status, StatusCode::CONFLICT, "{what} duplicate: {answer:?}");
+            assert_eq!(
+                answer.status,
+                StatusCode::CONFLICT,
+                "{what} duplicate: {answer:?}"
+            );
         }
     }
     // nothing above changed acme's catalog
-    for (kind, name) in [("providers", "local"), ("services", "base"), ("clustertemplates", "redis"), ("partialtemplates", "part")] {
+    for (kind, name) in [
+        ("providers", "local"),
+        ("services", "base"),
+        ("clustertemplates", "redis"),
+        ("partialtemplates", "part"),
+    ] {
         let answer = app.get(&format!("/v2/{kind}/{name}"), &acme.user).await;
-        assert_eq!((answer.status, answer.body["version"].clone()), (StatusCode::OK, json!(1)), "{kind}/{name}");
+        assert_eq!(
+            (answer.status, answer.body["version"].clone()),
+            (StatusCode::OK, json!(1)),
+            "{kind}/{name}"
+        );
     }
 }

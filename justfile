@@ -1,0 +1,49 @@
+# Weft's recipes: the README and CI use these and nothing else.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# list the recipes
+default:
+    @just --list
+
+# build and run the server (SQLite in ./weft-data) on 127.0.0.1:55054
+[group('run')]
+run *ARGS:
+    cargo build --release -p weft
+    ./target/release/weft server {{ARGS}}
+
+# run every test, on SQLite and on PostgreSQL (started here if needed)
+[group('test')]
+test *ARGS:
+    export WEFT_TEST_DATABASE_URL="${WEFT_TEST_DATABASE_URL:-$(scripts/start-postgres.sh)}"; \
+    cargo test --workspace {{ARGS}}
+
+# run only the pure-library tests (no database needed)
+[group('test')]
+test-unit:
+    cargo test -p weft-model -p weft-catalog -p weft-auth
+
+# formatting and lints, warnings as errors
+[group('check')]
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# check the crate dependency rules of ARCHITECTURE.md
+[group('check')]
+check-deps:
+    scripts/check-deps.sh
+
+# exactly what CI runs
+[group('check')]
+ci: lint check-deps test
+
+# format the code
+[group('check')]
+fmt:
+    cargo fmt --all
+
+# print the OpenAPI document
+[group('build')]
+openapi:
+    cargo run -q -p weft -- openapi

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Checks the dependency rules written in ARCHITECTURE.md: a crate's normal dependency tree must
+# not contain the packages forbidden to it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+failed=0
+forbid() {
+    local crate=$1; shift
+    local tree
+    tree=$(cargo tree -e normal -p "$crate" --prefix none --format '{p}' --quiet | awk '{print $1}' | sort -u)
+    for dep in "$@"; do
+        if grep -qx "$dep" <<<"$tree"; then
+            echo "forbidden dependency: $crate depends on $dep" >&2
+            failed=1
+        fi
+    done
+}
+# pure crates: no async runtime, database, HTTP server or client
+for pure in weft-model weft-catalog weft-auth; do
+    forbid "$pure" tokio sqlx axum reqwest
+done
+# the store knows nothing about HTTP
+forbid weft-store axum reqwest
+# the API serves HTTP but is no HTTP client
+forbid weft-api reqwest
+if [ "$failed" = 0 ]; then echo "dependency rules hold"; fi
+exit "$failed"

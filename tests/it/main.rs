@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `weft` binary as a process, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod process;
+mod server;

@@ -1,0 +1,155 @@
+//! `weft server` as the README runs it: an empty data dir, a generated superadmin token, the
+//! catalog imported with `weft catalog import`, and a restart that keeps everything.
+
+use std::os::unix::fs::PermissionsExt;
+
+use weft_testkit::{Backend, TestDb, fixtures_dir};
+
+use crate::process::{Server, weft};
+
+#[tokio::test]
+async fn fresh_server_on_sqlite_serves_the_readme_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("weft-data");
+    let server = Server::start(&data, &[], &[]).await;
+
+    let token_file = data.join("superadmin.token");
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the token file is private");
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(token.starts_with("weft_"));
+
+    assert_eq!(server.get("/v2/providers", None).await.0, 401);
+    assert_eq!(
+        server.get("/v2/providers", Some(&token)).await,
+        (200, serde_json::json!([]))
+    );
+
+    let token_path = token_file.to_str().unwrap();
+    for folder in ["coopr-plugin-specs", "coopr-templates"] {
+        let path = fixtures_dir().join(folder);
+        let (ok, stderr) = weft(
+            &[
+                "catalog",
+                "import",
+                path.to_str().unwrap(),
+                "--server",
+                &server.url,
+                "--token-file",
+                token_path,
+            ],
+            &[],
+        );
+        assert!(ok, "weft catalog import {folder}: {stderr}");
+    }
+    let (status, templates) = server.get("/v2/clustertemplates", Some(&token)).await;
+    assert_eq!((status, templates.as_array().unwrap().len()), (200, 15));
+    let (_, types) = server.get("/v2/plugins/providertypes", Some(&token)).await;
+    assert_eq!(types.as_array().unwrap().len(), 5);
+
+    let (ok, stderr) = weft(
+        &[
+            "catalog",
+            "import",
+            "/nonexistent",
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+        ],
+        &[],
+    );
+    assert!(!ok && stderr.contains("none of the folders"), "{stderr}");
+    let (ok, stderr) = weft(
+        &[
+            "catalog",
+            "import",
+            fixtures_dir().to_str().unwrap(),
+            "--server",
+            &server.url,
+        ],
+        &[],
+    );
+    assert!(!ok && stderr.contains("no token"), "{stderr}");
+
+    let exported = dir.path().join("exported");
+    let (ok, stderr) = weft(
+        &[
+            "catalog",
+            "export",
+            exported.to_str().unwrap(),
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+        ],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(exported.join("services"))
+            .unwrap()
+            .count(),
+        53
+    );
+
+    server.stop();
+    let restarted = Server::start(&data, &[], &[]).await;
+    assert_eq!(
+        std::fs::read_to_string(&token_file).unwrap().trim(),
+        token,
+        "the token survives a restart"
+    );
+    let (status, templates) = restarted.get("/v2/clustertemplates", Some(&token)).await;
+    assert_eq!(
+        (status, templates.as_array().unwrap().len()),
+        (200, 15),
+        "so does the catalog"
+    );
+    restarted.stop();
+}
+
+#[tokio::test]
+async fn server_on_postgres_takes_the_bootstrap_token_from_the_environment() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("weft-data");
+    let chosen = "a-chosen-bootstrap-token-of-some-length";
+    let server = Server::start(
+        &data,
+        &["--database-url", &db.url],
+        &[("WEFT_BOOTSTRAP_TOKEN", chosen)],
+    )
+    .await;
+    assert!(
+        !data.join("superadmin.token").exists(),
+        "a chosen token is not written to disk"
+    );
+    let (status, me) = server.get("/v2/me", Some(chosen)).await;
+    assert_eq!(
+        (status, me["superadmin"].clone()),
+        (200, serde_json::json!(true))
+    );
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("postgres") && !log.contains(chosen),
+        "the log names the backend and never the token"
+    );
+    server.stop();
+
+    // a second replica on the same database keeps the first superadmin
+    let other = dir.path().join("replica");
+    let replica = Server::start(&other, &["--database-url", &db.url], &[]).await;
+    assert_eq!(replica.get("/v2/me", Some(chosen)).await.0, 200);
+    assert!(
+        !other.join("superadmin.token").exists(),
+        "no token is minted when a superadmin exists"
+    );
+    replica.stop();
+
+    let short = Server::start_expecting_failure(&data, &[("WEFT_BOOTSTRAP_TOKEN", "short")]);
+    assert!(short.contains("at least 16 characters"), "{short}");
+}
