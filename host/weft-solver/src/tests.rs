@@ -1,0 +1,417 @@
+//! Solver tests: Coopr's worked example, explanations, and a brute-force reference that the
+//! solver must match exactly on random small problems.
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+
+use crate::{Layout, Limits, NodeGroup, Problem, ServiceLimits, SolveError, solve};
+
+fn limits(hw: &[&str], img: &[&str], min: u32, max: Option<u32>) -> Option<Limits> {
+    Some(Limits {
+        hardwaretypes: hw.iter().map(|s| s.to_string()).collect(),
+        imagetypes: img.iter().map(|s| s.to_string()).collect(),
+        min,
+        max,
+    })
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// coopr-notes §3.4: five layouts in this preference order, namenode exactly 1, datanode 1..50,
+/// zookeeper 1..5, reactor 1..5. Hardware types are named so that Coopr's comparator yields
+/// the documented order.
+fn coopr_example(nodes: u32) -> Problem {
+    let big = |name: &str, hw: &str, min, max| ServiceLimits {
+        name: name.into(),
+        limits: limits(&[hw], &[], min, max),
+    };
+    Problem {
+        num_machines: nodes,
+        hardwaretypes: strings(&[
+            "a-large-mem",
+            "b-large-cpu",
+            "c-medium-1",
+            "d-medium-2",
+            "e-large",
+        ]),
+        imagetypes: strings(&["ubuntu"]),
+        services: vec![
+            big("namenode", "a-large-mem", 1, Some(1)),
+            big("resourcemanager", "a-large-mem", 0, None),
+            big("hbasemaster", "a-large-mem", 0, None),
+            big("datanode", "b-large-cpu", 1, Some(50)),
+            big("nodemanager", "b-large-cpu", 0, None),
+            big("regionserver", "b-large-cpu", 0, None),
+            ServiceLimits {
+                name: "zookeeper".into(),
+                limits: limits(&["c-medium-1", "d-medium-2"], &[], 1, Some(5)),
+            },
+            ServiceLimits {
+                name: "reactor".into(),
+                limits: limits(&["d-medium-2", "e-large"], &[], 1, Some(5)),
+            },
+        ],
+        mustcoexist: vec![
+            strings(&["namenode", "resourcemanager", "hbasemaster"]),
+            strings(&["datanode", "nodemanager", "regionserver"]),
+        ],
+        cantcoexist: vec![],
+    }
+}
+
+fn counts(layout: &Layout) -> Vec<(Vec<String>, u32)> {
+    layout
+        .groups
+        .iter()
+        .map(|g| (g.services.clone(), g.count))
+        .collect()
+}
+
+#[test]
+fn coopr_worked_example_counts() {
+    let master = strings(&["hbasemaster", "namenode", "resourcemanager"]);
+    let slave = strings(&["datanode", "nodemanager", "regionserver"]);
+    let both = strings(&["reactor", "zookeeper"]);
+    for (nodes, expected) in [(5, [1, 3, 1]), (10, [1, 8, 1]), (54, [1, 50, 3])] {
+        let layout = solve(&coopr_example(nodes)).unwrap();
+        assert_eq!(
+            counts(&layout),
+            vec![
+                (master.clone(), expected[0]),
+                (slave.clone(), expected[1]),
+                (both.clone(), expected[2])
+            ],
+            "{nodes} nodes"
+        );
+        assert_eq!(layout.groups[1].hardwaretype, "b-large-cpu");
+        assert_eq!(layout.groups[2].hardwaretype, "d-medium-2");
+    }
+}
+
+#[test]
+fn explanations_name_constraints_services_and_counts() {
+    let explain = |problem: &Problem| match solve(problem) {
+        Err(SolveError::Infeasible(why)) => why.explanation,
+        other => panic!("expected infeasible, got {other:?}"),
+    };
+    // more nodes than the maximums allow, and nothing unconstrained to fill them
+    let why = explain(&coopr_example(62));
+    assert!(
+        why.contains("at most 61 can be used") && why.contains("request at most 61"),
+        "{why}"
+    );
+    // minimums that need more nodes than requested
+    let mut tight = coopr_example(2);
+    tight.services[3].limits.as_mut().unwrap().min = 2;
+    let why = explain(&tight);
+    assert!(
+        why.contains("need at least 4 nodes but 2 were requested")
+            && why.contains("datanode, nodemanager, regionserver] needs at least 2"),
+        "{why}"
+    );
+    assert!(why.contains("allow no common hardware type"), "{why}");
+    // a mustcoexist group whose quantities contradict each other
+    let mut contradict = coopr_example(5);
+    contradict.services[4].limits.as_mut().unwrap().max = Some(1);
+    contradict.services[3].limits.as_mut().unwrap().min = 2;
+    let why = explain(&contradict);
+    assert!(
+        why.contains("must coexist")
+            && why.contains("datanode needs at least 2")
+            && why.contains("nodemanager allows at most 1"),
+        "{why}"
+    );
+    // a cantcoexist set inside a mustcoexist group
+    let mut inside = coopr_example(5);
+    inside.cantcoexist = vec![strings(&["namenode", "hbasemaster"])];
+    assert!(
+        explain(&inside).contains("cantcoexist [namenode, hbasemaster] forbids them on one node")
+    );
+    // no hardware type allowed for a whole group
+    let mut disjoint = coopr_example(5);
+    disjoint.services[1].limits = limits(&["e-large"], &[], 0, None);
+    assert!(explain(&disjoint).contains("no hardware type"));
+}
+
+#[test]
+fn unconstrained_services_go_on_every_node_and_fill_the_rest() {
+    let problem = Problem {
+        num_machines: 4,
+        hardwaretypes: strings(&["small", "large"]),
+        imagetypes: strings(&["debian"]),
+        services: vec![
+            ServiceLimits {
+                name: "base".into(),
+                limits: None,
+            },
+            ServiceLimits {
+                name: "primary".into(),
+                limits: limits(&[], &[], 1, Some(1)),
+            },
+            ServiceLimits {
+                name: "replica".into(),
+                limits: None,
+            },
+        ],
+        mustcoexist: vec![],
+        cantcoexist: vec![strings(&["primary", "replica"])],
+    };
+    let layout = solve(&problem).unwrap();
+    assert_eq!(
+        layout.groups,
+        vec![
+            NodeGroup {
+                hardwaretype: "large".into(),
+                imagetype: "debian".into(),
+                services: strings(&["base", "primary"]),
+                count: 1
+            },
+            NodeGroup {
+                hardwaretype: "large".into(),
+                imagetype: "debian".into(),
+                services: strings(&["base", "replica"]),
+                count: 3
+            },
+        ],
+        "the alphabetically first hardware type is chosen, as Coopr does"
+    );
+}
+
+// ---- the brute-force reference: every subset, every count vector ----
+
+struct Candidate {
+    services: Vec<String>,
+    hw: String,
+    img: String,
+}
+
+fn brute_force(problem: &Problem) -> Option<Vec<(Vec<String>, u32)>> {
+    let cluster: Vec<&str> = problem.services.iter().map(|s| s.name.as_str()).collect();
+    let in_sets = |n: &str| {
+        problem
+            .mustcoexist
+            .iter()
+            .chain(&problem.cantcoexist)
+            .any(|set| set.iter().any(|s| s == n))
+    };
+    let constrained: Vec<&ServiceLimits> = problem
+        .services
+        .iter()
+        .filter(|s| s.limits.is_some() || in_sets(&s.name))
+        .collect();
+    let free: Vec<String> = problem
+        .services
+        .iter()
+        .filter(|s| s.limits.is_none() && !in_sets(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    let mut hws = problem.hardwaretypes.clone();
+    hws.sort();
+    let mut imgs = problem.imagetypes.clone();
+    imgs.sort();
+    let mut candidates = Vec::new();
+    for mask in 0u32..(1 << constrained.len()) {
+        if mask == 0 && free.is_empty() {
+            continue;
+        }
+        let chosen: Vec<&ServiceLimits> = (0..constrained.len())
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| constrained[i])
+            .collect();
+        let has = |n: &str| chosen.iter().any(|s| s.name == n);
+        let cant_ok = problem
+            .cantcoexist
+            .iter()
+            .all(|set| !set.iter().all(|s| has(s)));
+        let must_ok = problem.mustcoexist.iter().all(|set| {
+            let present: Vec<&String> = set
+                .iter()
+                .filter(|s| cluster.contains(&s.as_str()))
+                .collect();
+            present.iter().all(|s| has(s)) || present.iter().all(|s| !has(s))
+        });
+        if !cant_ok || !must_ok {
+            continue;
+        }
+        let allows = |t: &String, pick: fn(&Limits) -> &Vec<String>| {
+            chosen.iter().all(|s| {
+                s.limits
+                    .as_ref()
+                    .is_none_or(|l| pick(l).is_empty() || pick(l).contains(t))
+            })
+        };
+        let hw = hws.iter().find(|t| allows(t, |l| &l.hardwaretypes));
+        let img = imgs.iter().find(|t| allows(t, |l| &l.imagetypes));
+        if let (Some(hw), Some(img)) = (hw, img) {
+            let mut services: Vec<String> = chosen
+                .iter()
+                .map(|s| s.name.clone())
+                .chain(free.iter().cloned())
+                .collect();
+            services.sort();
+            candidates.push(Candidate {
+                services,
+                hw: hw.clone(),
+                img: img.clone(),
+            });
+        }
+    }
+    candidates.sort_by(|a, b| {
+        b.services
+            .len()
+            .cmp(&a.services.len())
+            .then(a.hw.cmp(&b.hw))
+            .then(a.img.cmp(&b.img))
+            .then(a.services.cmp(&b.services))
+    });
+    let mut counts = vec![0u32; candidates.len()];
+    fn search(
+        i: usize,
+        left: u32,
+        counts: &mut Vec<u32>,
+        candidates: &[Candidate],
+        problem: &Problem,
+    ) -> bool {
+        if i == candidates.len() {
+            return left == 0
+                && problem.services.iter().all(|s| {
+                    let n: u32 = candidates
+                        .iter()
+                        .zip(counts.iter())
+                        .filter(|(c, _)| c.services.contains(&s.name))
+                        .map(|(_, n)| *n)
+                        .sum();
+                    let (min, max) = s.limits.as_ref().map_or((0, None), |l| (l.min, l.max));
+                    n >= min.max(1) && max.is_none_or(|m| n <= m)
+                });
+        }
+        for c in (0..=left).rev() {
+            counts[i] = c;
+            if search(i + 1, left - c, counts, candidates, problem) {
+                return true;
+            }
+        }
+        counts[i] = 0;
+        false
+    }
+    search(0, problem.num_machines, &mut counts, &candidates, problem).then(|| {
+        candidates
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| (c.services.clone(), n))
+            .collect()
+    })
+}
+
+/// Every constraint holds for a returned layout (checked without the solver's own machinery).
+fn check_layout(problem: &Problem, layout: &Layout) {
+    assert_eq!(layout.total_nodes(), problem.num_machines);
+    for group in &layout.groups {
+        assert!(group.count > 0 && !group.services.is_empty());
+        for set in &problem.cantcoexist {
+            assert!(
+                !set.iter().all(|s| group.services.contains(s)),
+                "cantcoexist {set:?} broken by {group:?}"
+            );
+        }
+        for set in &problem.mustcoexist {
+            let present: Vec<&String> = set
+                .iter()
+                .filter(|s| problem.services.iter().any(|p| &p.name == *s))
+                .collect();
+            let on = present
+                .iter()
+                .filter(|s| group.services.contains(s))
+                .count();
+            assert!(
+                on == 0 || on == present.len(),
+                "mustcoexist {set:?} broken by {group:?}"
+            );
+        }
+        for service in &problem.services {
+            if let Some(l) = &service.limits
+                && group.services.contains(&service.name)
+            {
+                assert!(
+                    l.hardwaretypes.is_empty() || l.hardwaretypes.contains(&group.hardwaretype)
+                );
+                assert!(l.imagetypes.is_empty() || l.imagetypes.contains(&group.imagetype));
+            }
+        }
+    }
+    for service in &problem.services {
+        let n = layout.count_of(&service.name);
+        let (min, max) = service
+            .limits
+            .as_ref()
+            .map_or((0, None), |l| (l.min, l.max));
+        assert!(
+            n >= min.max(1) && max.is_none_or(|m| n <= m),
+            "{} on {n} nodes",
+            service.name
+        );
+    }
+}
+
+fn small_problem() -> impl Strategy<Value = Problem> {
+    let names = ["a", "b", "c", "d"];
+    let service = (
+        any::<bool>(),
+        0u32..3,
+        prop::option::of(1u32..4),
+        prop::sample::subsequence(vec!["h1", "h2", "h3"], 0..=2),
+        prop::sample::subsequence(vec!["i1", "i2"], 0..=1),
+    );
+    (
+        2usize..=4,
+        prop::collection::vec(service, 4),
+        prop::collection::vec(prop::sample::subsequence(names.to_vec(), 2..=3), 0..=2),
+        prop::collection::vec(prop::sample::subsequence(names.to_vec(), 2..=3), 0..=2),
+        1u32..=5,
+    )
+        .prop_map(move |(n, specs, must, cant, nodes)| Problem {
+            num_machines: nodes,
+            hardwaretypes: strings(&["h1", "h2", "h3"]),
+            imagetypes: strings(&["i1", "i2"]),
+            services: names[..n]
+                .iter()
+                .zip(specs)
+                .map(|(name, (constrained, min, max, hw, img))| ServiceLimits {
+                    name: name.to_string(),
+                    limits: constrained.then(|| Limits {
+                        hardwaretypes: strings(&hw),
+                        imagetypes: strings(&img),
+                        min,
+                        max,
+                    }),
+                })
+                .collect(),
+            mustcoexist: must.into_iter().map(|s| strings(&s)).collect(),
+            cantcoexist: cant.into_iter().map(|s| strings(&s)).collect(),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    #[test]
+    fn solver_matches_the_brute_force_reference(problem in small_problem()) {
+        let expected = brute_force(&problem);
+        match solve(&problem) {
+            Ok(layout) => {
+                check_layout(&problem, &layout);
+                prop_assert_eq!(Some(counts(&layout)), expected, "{:?}", problem);
+            }
+            Err(SolveError::Infeasible(why)) => prop_assert!(expected.is_none(), "solver says {} but {:?} works", why.explanation, expected),
+            Err(other) => prop_assert!(false, "{other}"),
+        }
+    }
+
+    #[test]
+    fn solving_is_deterministic(problem in small_problem()) {
+        prop_assert_eq!(solve(&problem), solve(&problem));
+    }
+}
