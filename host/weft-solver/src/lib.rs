@@ -34,7 +34,7 @@ mod prepare;
 mod problem;
 mod search;
 
-// prepare: to come
+pub use prepare::{ClusterRequest, MAX_CLUSTER_SIZE, prepare};
 pub use problem::{Infeasible, Layout, Limits, NodeGroup, Problem, ServiceLimits, SolveError};
 pub use search::solve;
 

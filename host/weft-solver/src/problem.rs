@@ -78,6 +78,9 @@ pub enum SolveError {
     /// The request itself is wrong (a field names something unknown or out of range).
     #[error(transparent)]
     Request(#[from] FieldError),
+    /// The request names a template or provider that does not exist.
+    #[error("{field}: {what}")]
+    Missing { field: String, what: String },
     /// The request is well formed, but the template's constraints cannot be met.
     #[error("no layout satisfies the template: {}", .0.explanation)]
     Infeasible(Infeasible),

@@ -415,3 +415,250 @@ proptest! {
         prop_assert_eq!(solve(&problem), solve(&problem));
     }
 }
+
+/// A generated template with 30 constrained services: must groups, cant pairs, quantities and
+/// type restrictions (also used by the benchmark).
+pub(crate) fn thirty_services(nodes: u32) -> Problem {
+    let name = |i: usize| format!("s{i:02}");
+    let mut services = Vec::new();
+    for i in 0..30 {
+        let (min, max) = match i {
+            0 => (1, Some(1)),
+            3 => (1, Some(3)),
+            6 => (2, None),
+            14 => (0, Some(5)),
+            16 => (2, Some(2)),
+            22 => (3, Some(40)),
+            _ => (0, None),
+        };
+        let hw: &[&str] = match i {
+            20 => &["large"],
+            21 => &["small", "large"],
+            23 => &["xlarge"],
+            _ => &[],
+        };
+        services.push(ServiceLimits {
+            name: name(i),
+            limits: limits(hw, &[], min, max),
+        });
+    }
+    let pair = |a: usize, b: usize| vec![name(a), name(b)];
+    Problem {
+        num_machines: nodes,
+        hardwaretypes: strings(&["large", "medium", "small", "xlarge"]),
+        imagetypes: strings(&["debian", "ubuntu"]),
+        services,
+        mustcoexist: vec![
+            vec![name(0), name(1), name(2)],
+            vec![name(3), name(4), name(5)],
+            pair(6, 7),
+            pair(8, 9),
+            vec![name(10), name(11), name(12)],
+        ],
+        cantcoexist: vec![
+            pair(0, 3),
+            pair(6, 8),
+            pair(10, 13),
+            pair(14, 15),
+            pair(16, 17),
+            pair(18, 19),
+            pair(3, 10),
+            pair(20, 23),
+            pair(24, 25),
+        ],
+    }
+}
+
+#[test]
+fn thirty_constrained_services_on_ten_thousand_nodes() {
+    let started = std::time::Instant::now();
+    let problem = thirty_services(10_000);
+    let layout = solve(&problem).unwrap();
+    check_layout(&problem, &layout);
+    eprintln!(
+        "30 services, 10,000 nodes: {} groups in {:?}",
+        layout.groups.len(),
+        started.elapsed()
+    );
+    let mut infeasible = thirty_services(10_000);
+    infeasible.services[16].limits.as_mut().unwrap().min = 3;
+    assert!(matches!(solve(&infeasible), Err(SolveError::Infeasible(_))));
+}
+
+mod coopr_catalog {
+    use weft_catalog::{Catalog, validate};
+    use weft_model::{ClusterTemplate, EntityKind};
+
+    use super::{check_layout, strings};
+    use crate::{ClusterRequest, SolveError, prepare, solve};
+
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        for kind in [
+            EntityKind::Providers,
+            EntityKind::Hardwaretypes,
+            EntityKind::Imagetypes,
+            EntityKind::Services,
+            EntityKind::Clustertemplates,
+        ] {
+            let dir = weft_testkit::fixtures_dir()
+                .join("coopr-templates")
+                .join(kind.as_str());
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let body: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                        .unwrap();
+                catalog.insert(validate(kind, &body).unwrap());
+            }
+        }
+        catalog
+    }
+
+    fn template(catalog: &Catalog, name: &str) -> ClusterTemplate {
+        weft_catalog::resolve(&catalog.clustertemplates[name], catalog).unwrap()
+    }
+
+    #[test]
+    fn hadoop_distributed_at_5_50_and_500_nodes() {
+        let catalog = catalog();
+        let hadoop = template(&catalog, "hadoop-distributed");
+        for nodes in [5, 50, 500] {
+            let problem = prepare(
+                &hadoop,
+                &ClusterRequest {
+                    num_machines: nodes,
+                    ..Default::default()
+                },
+                &catalog,
+            )
+            .unwrap();
+            assert_eq!(
+                (problem.hardwaretypes.clone(), problem.imagetypes.clone()),
+                (strings(&["standard-large"]), strings(&["ubuntu12"]))
+            );
+            let layout = solve(&problem).unwrap();
+            check_layout(&problem, &layout);
+            let groups: Vec<(Vec<String>, u32)> = layout
+                .groups
+                .iter()
+                .map(|g| (g.services.clone(), g.count))
+                .collect();
+            assert_eq!(
+                groups,
+                vec![
+                    (
+                        strings(&[
+                            "base",
+                            "hadoop-hdfs-namenode",
+                            "hadoop-yarn-resourcemanager",
+                            "hbase-master",
+                            "zookeeper-server"
+                        ]),
+                        1
+                    ),
+                    (
+                        strings(&[
+                            "base",
+                            "hadoop-hdfs-datanode",
+                            "hadoop-yarn-nodemanager",
+                            "hbase-regionserver"
+                        ]),
+                        nodes - 1
+                    ),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn every_coopr_template_solves_at_its_minimum_size() {
+        let catalog = catalog();
+        for (name, raw) in &catalog.clustertemplates {
+            let resolved = template(&catalog, name);
+            let nodes = u32::try_from(raw.constraints.size.min.unwrap_or(1))
+                .unwrap()
+                .max(1);
+            let request = ClusterRequest {
+                num_machines: nodes,
+                ..Default::default()
+            };
+            match prepare(&resolved, &request, &catalog).and_then(|p| solve(&p).map(|l| (p, l))) {
+                Ok((problem, layout)) => check_layout(&problem, &layout),
+                // Coopr's own catalog ships this template with a default service it lacks
+                Err(SolveError::Infeasible(why)) if name == "coopr-standalone-docker" => {
+                    assert!(
+                        why.explanation
+                            .contains("'coopr-standalone' does not exist"),
+                        "{why:?}"
+                    )
+                }
+                Err(other) => panic!("{name} at {nodes} nodes: {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn request_errors_name_their_field() {
+        let catalog = catalog();
+        let hadoop = template(&catalog, "hadoop-distributed");
+        let field = |request: ClusterRequest| match prepare(&hadoop, &request, &catalog) {
+            Err(SolveError::Request(e)) => e.field,
+            Err(SolveError::Missing { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let nodes = |n| ClusterRequest {
+            num_machines: n,
+            ..Default::default()
+        };
+        assert_eq!(field(nodes(2)), "numMachines");
+        assert_eq!(field(nodes(10_001)), "numMachines");
+        assert_eq!(
+            field(ClusterRequest {
+                provider: Some("nowhere".into()),
+                ..nodes(5)
+            }),
+            "provider"
+        );
+        assert_eq!(
+            field(ClusterRequest {
+                hardwaretype: Some("standard-small".into()),
+                ..nodes(5)
+            }),
+            "hardwaretype"
+        );
+        assert_eq!(
+            field(ClusterRequest {
+                imagetype: Some("ghost".into()),
+                ..nodes(5)
+            }),
+            "imagetype"
+        );
+        assert_eq!(
+            field(ClusterRequest {
+                imagetype: Some("centos7".into()),
+                ..nodes(5)
+            }),
+            "imagetype",
+            "not compatible"
+        );
+        assert_eq!(
+            field(ClusterRequest {
+                services: Some(strings(&["base", "nginx"])),
+                ..nodes(5)
+            }),
+            "services[1]"
+        );
+        let missing_dependency = ClusterRequest {
+            services: Some(strings(&["hadoop-hdfs-namenode"])),
+            ..nodes(5)
+        };
+        match prepare(&hadoop, &missing_dependency, &catalog) {
+            Err(SolveError::Infeasible(why)) => assert!(
+                why.explanation
+                    .contains("hadoop-hdfs-namenode requires base"),
+                "{why:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
