@@ -18,7 +18,7 @@ pub(crate) async fn load_catalog(state: &AppState, tenant_id: &str) -> Result<Ca
         );
     for (tenant, kind) in sources {
         for stored in state.store.list_entities(tenant, kind).await? {
-            match weft_catalog::validate(kind, &Value::Object(stored.body)) {
+            match weft_catalog::validate(kind, &stored.to_json()) {
                 Ok(entity) => catalog.insert(entity),
                 // Written under older rules: keep serving, but say so; references to it dangle.
                 Err(error) => {

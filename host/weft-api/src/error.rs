@@ -23,6 +23,8 @@ pub enum ApiError {
     NotFound(String),
     /// 409: exists already, or its state forbids the operation.
     Conflict(String),
+    /// 422: well formed, but the catalog cannot satisfy it; `explanation` says why.
+    Unprocessable { error: String, explanation: String },
     /// 500: logged, not shown.
     Internal(String),
 }
@@ -37,6 +39,20 @@ pub struct ErrorBody {
     /// The rule the field breaks, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// Why the catalog cannot satisfy the request, for 422 answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+}
+
+impl ErrorBody {
+    fn message(error: String) -> ErrorBody {
+        ErrorBody {
+            error,
+            field: None,
+            rule: None,
+            explanation: None,
+        }
+    }
 }
 
 impl ApiError {
@@ -102,63 +118,46 @@ impl From<ResolveError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
-            ApiError::Invalid(e) => (
-                StatusCode::BAD_REQUEST,
-                ErrorBody {
-                    error: if e.field.is_empty() {
-                        e.message
-                    } else {
-                        format!("{}: {}", e.field, e.message)
-                    },
-                    field: Some(e.field),
-                    rule: Some(e.rule),
-                },
-            ),
-            ApiError::Unauthenticated => {
-                let body = ErrorBody {
-                    error: "a valid token is required: send 'Authorization: Bearer <token>'".into(),
-                    field: None,
-                    rule: None,
+            ApiError::Invalid(e) => {
+                let error = if e.field.is_empty() {
+                    e.message
+                } else {
+                    format!("{}: {}", e.field, e.message)
                 };
+                (
+                    StatusCode::BAD_REQUEST,
+                    ErrorBody {
+                        field: Some(e.field),
+                        rule: Some(e.rule),
+                        ..ErrorBody::message(error)
+                    },
+                )
+            }
+            ApiError::Unauthenticated => {
+                let body = ErrorBody::message(
+                    "a valid token is required: send 'Authorization: Bearer <token>'".into(),
+                );
                 let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
-            ApiError::Forbidden(m) => (
-                StatusCode::FORBIDDEN,
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorBody::message(m)),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorBody::message(m)),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, ErrorBody::message(m)),
+            ApiError::Unprocessable { error, explanation } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorBody {
-                    error: m,
-                    field: None,
-                    rule: None,
-                },
-            ),
-            ApiError::NotFound(m) => (
-                StatusCode::NOT_FOUND,
-                ErrorBody {
-                    error: m,
-                    field: None,
-                    rule: None,
-                },
-            ),
-            ApiError::Conflict(m) => (
-                StatusCode::CONFLICT,
-                ErrorBody {
-                    error: m,
-                    field: None,
-                    rule: None,
+                    explanation: Some(explanation),
+                    ..ErrorBody::message(error)
                 },
             ),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorBody {
-                        error: "internal error; see the server log".into(),
-                        field: None,
-                        rule: None,
-                    },
+                    ErrorBody::message("internal error; see the server log".into()),
                 )
             }
         };

@@ -1,6 +1,7 @@
 //! One module per resource; [`all`] registers every route with its OpenAPI description.
 
 mod catalog;
+mod clusters;
 mod meta;
 mod plugin_types;
 mod tenants;
@@ -14,6 +15,7 @@ use crate::AppState;
 pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = meta::routes(router);
     let router = catalog::routes(router);
+    let router = clusters::routes(router);
     let router = plugin_types::routes(router);
     let router = tenants::routes(router);
     let router = users::routes(router);

@@ -8,6 +8,7 @@
 //! Layout:
 //! - `kind`: [`EntityKind`], the catalog entity types and their REST collection names;
 //! - `bundle`: [`CatalogBundle`], the import/export body;
+//! - `cluster`: [`ClusterCreateRequest`], the body of a cluster create or preview;
 //! - `entities`: providers, hardware types, image types, services;
 //! - `template`: cluster templates, partial templates, constraints and lease durations;
 //! - `plugin_type`: provider and automator type specifications (field schemas, resource types);
@@ -15,6 +16,7 @@
 //! - `error`: [`ErrorKind`] and [`FieldError`].
 
 mod bundle;
+mod cluster;
 mod entities;
 mod error;
 mod kind;
@@ -23,6 +25,7 @@ mod template;
 mod tenant;
 
 pub use bundle::{CatalogBundle, ImportMode};
+pub use cluster::ClusterCreateRequest;
 pub use entities::{
     ActionSpec, DependencySet, HardwareType, ImageType, Link, Provider, Service, ServiceAction,
     ServiceDependencies, ServiceProvisioner,

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod catalog;
+mod clusters;
 mod harness;
 mod matrix;
 mod tenants;

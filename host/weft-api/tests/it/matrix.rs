@@ -83,6 +83,18 @@ fn table() -> Vec<Row> {
         row(Method::POST, "/v2/resolve", "/v2/resolve", Min::Any)
             .body(json!({"name": "x"}))
             .bad(json!({"name": "x", "size": 1}), "size"),
+        row(
+            Method::POST,
+            "/v2/clusters/preview",
+            "/v2/clusters/preview",
+            Min::Any,
+        )
+        .scoped()
+        .body(json!({"name": "c", "clusterTemplate": "redis", "numMachines": 1}))
+        .bad(
+            json!({"name": "c", "clusterTemplate": "redis", "numMachines": "x"}),
+            "numMachines",
+        ),
         row(Method::GET, "/v2/tenants", "/v2/tenants", Min::Superadmin),
         row(Method::POST, "/v2/tenants", "/v2/tenants", Min::Superadmin)
             .body(json!({"tenant": {"name": "new"}}))
