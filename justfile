@@ -47,3 +47,8 @@ fmt:
 [group('build')]
 openapi:
     cargo run -q -p weft -- openapi
+
+# run the criterion benchmarks (solver, planner); copy the figures into docs/benchmarks.md
+[group('bench')]
+bench:
+    cargo bench -p weft-solver -p weft-planner

@@ -168,13 +168,39 @@ pub struct Task {
     pub service: Option<String>,
 }
 
-/// The DAG and its stages. `edges` are (before, after) indices into `tasks`; `stages` hold
-/// task indices, at most one per node each.
+/// The DAG and its stages. `edges` are (before, after) indices into `tasks`. Where a task
+/// waits for one service's tasks on many nodes (or many tasks wait for them), a [`Barrier`]
+/// stands for all those edges, so a plan stays linear in size. `stages` hold task indices, at
+/// most one per node each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub tasks: Vec<Task>,
     pub edges: Vec<(usize, usize)>,
+    pub barriers: Vec<Barrier>,
     pub stages: Vec<Vec<usize>>,
+}
+
+/// Every task in `after` waits for every task in `before`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Barrier {
+    pub before: Vec<usize>,
+    pub after: Vec<usize>,
+}
+
+impl Plan {
+    /// The tasks `task` waits for directly, through edges and barriers.
+    pub fn predecessors(&self, task: usize) -> std::collections::BTreeSet<usize> {
+        let direct = self.edges.iter().filter(|(_, b)| *b == task).map(|(a, _)| *a);
+        let barred = self.barriers.iter().filter(|b| b.after.contains(&task)).flat_map(|b| b.before.iter().copied());
+        direct.chain(barred).collect()
+    }
+
+    /// The tasks that wait for `task` directly, through edges and barriers.
+    pub fn successors(&self, task: usize) -> std::collections::BTreeSet<usize> {
+        let direct = self.edges.iter().filter(|(a, _)| *a == task).map(|(_, b)| *b);
+        let barred = self.barriers.iter().filter(|b| b.before.contains(&task)).flat_map(|b| b.after.iter().copied());
+        direct.chain(barred).collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

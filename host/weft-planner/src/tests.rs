@@ -55,11 +55,7 @@ fn find(plan: &Plan, kind: TaskKind, node: &str, service: Option<&str>) -> usize
 }
 
 fn predecessors(plan: &Plan, task: usize) -> BTreeSet<usize> {
-    plan.edges
-        .iter()
-        .filter(|(_, b)| *b == task)
-        .map(|(a, _)| *a)
-        .collect()
+    plan.predecessors(task)
 }
 
 fn reaches(plan: &Plan, from: usize, to: usize) -> bool {
@@ -70,12 +66,7 @@ fn reaches(plan: &Plan, from: usize, to: usize) -> bool {
             return true;
         }
         if seen.insert(next) {
-            todo.extend(
-                plan.edges
-                    .iter()
-                    .filter(|(a, _)| *a == next)
-                    .map(|(_, b)| *b),
-            );
+            todo.extend(plan.successors(next));
         }
     }
     false
@@ -145,7 +136,7 @@ fn coopr_worked_example_dag() {
         ),
     ] {
         assert!(
-            plan.edges.contains(&(a, b)),
+            plan.predecessors(b).contains(&a),
             "{:?} -> {:?}",
             plan.tasks[a],
             plan.tasks[b]
@@ -344,14 +335,8 @@ fn provides_stands_for_its_providers() {
     ))
     .unwrap();
     use TaskKind::*;
-    assert!(plan.edges.contains(&(
-        find(&plan, Install, "n1", Some("mysql")),
-        find(&plan, Install, "n2", Some("app"))
-    )));
-    assert!(plan.edges.contains(&(
-        find(&plan, Start, "n1", Some("mysql")),
-        find(&plan, Start, "n2", Some("app"))
-    )));
+    assert!(plan.predecessors(find(&plan, Install, "n2", Some("app"))).contains(&find(&plan, Install, "n1", Some("mysql"))));
+    assert!(plan.predecessors(find(&plan, Start, "n2", Some("app"))).contains(&find(&plan, Start, "n1", Some("mysql"))));
 }
 
 /// Every task is in exactly one stage, no stage holds two tasks of one node, and every edge goes
@@ -374,13 +359,10 @@ fn check_stages(plan: &Plan) {
         stage_of.iter().all(|s| *s != usize::MAX),
         "every task is staged"
     );
-    for (a, b) in &plan.edges {
-        assert!(
-            stage_of[*a] < stage_of[*b],
-            "edge {:?} -> {:?} goes backwards",
-            plan.tasks[*a],
-            plan.tasks[*b]
-        );
+    for b in 0..plan.tasks.len() {
+        for a in plan.predecessors(b) {
+            assert!(stage_of[a] < stage_of[b], "edge {:?} -> {:?} goes backwards", plan.tasks[a], plan.tasks[b]);
+        }
     }
 }
 
@@ -499,4 +481,19 @@ proptest! {
             }
         }
     }
+}
+
+/// Coopr's "on every node that has the dependency" would make 500 × 500 edges here; barriers
+/// keep the plan linear in the number of tasks.
+#[test]
+fn plans_stay_linear_in_size() {
+    let all = [A::Install, A::Configure, A::Start];
+    let services = vec![service("base", &all, &[], &[]), service("app", &all, &["base"], &["base"])];
+    let nodes: Vec<PlanNode> = (0..500).map(|i| node(&format!("n{i}"), &["base", "app"])).collect();
+    let plan = plan(&request(ClusterAction::Create, nodes, services)).unwrap();
+    let size = plan.edges.len() + plan.barriers.iter().map(|b| b.before.len() + b.after.len()).sum::<usize>();
+    assert!(size <= 3 * plan.tasks.len(), "{size} edges and barrier links for {} tasks", plan.tasks.len());
+    let install_app = find(&plan, TaskKind::Install, "n7", Some("app"));
+    assert_eq!(predecessors(&plan, install_app).len(), 501, "its own node's bootstrap and base's install on all 500 nodes");
+    check_stages(&plan);
 }

@@ -32,6 +32,7 @@ mod atoms;
 mod cover;
 mod prepare;
 mod problem;
+pub mod testing;
 mod search;
 
 pub use prepare::{ClusterRequest, MAX_CLUSTER_SIZE, prepare};
