@@ -370,10 +370,20 @@ fn check_template_body(
 /// Macro syntax in every string of a config, so a typo fails the write, not a task later.
 fn check_macros(value: &Value, path: &str) -> Result<(), FieldError> {
     match value {
-        Value::String(text) => weft_expand::check(text)
-            .map_err(|e| FieldError::new(path, "macro syntax", format!("{} (at position {})", e.message, e.position))),
-        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| check_macros(item, &format!("{path}[{i}]"))),
-        Value::Object(map) => map.iter().try_for_each(|(key, item)| check_macros(item, &format!("{path}.{key}"))),
+        Value::String(text) => weft_expand::check(text).map_err(|e| {
+            FieldError::new(
+                path,
+                "macro syntax",
+                format!("{} (at position {})", e.message, e.position),
+            )
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_macros(item, &format!("{path}[{i}]"))),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(key, item)| check_macros(item, &format!("{path}.{key}"))),
         _ => Ok(()),
     }
 }

@@ -13,28 +13,68 @@ use weft_solver::{ClusterRequest, prepare, solve};
 
 fn hadoop_request(nodes: u32) -> PlanRequest {
     let mut catalog = Catalog::default();
-    for kind in [EntityKind::Providers, EntityKind::Hardwaretypes, EntityKind::Imagetypes, EntityKind::Services, EntityKind::Clustertemplates] {
-        for entry in std::fs::read_dir(weft_testkit::fixtures_dir().join("coopr-templates").join(kind.as_str())).unwrap() {
-            let body: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+    for kind in [
+        EntityKind::Providers,
+        EntityKind::Hardwaretypes,
+        EntityKind::Imagetypes,
+        EntityKind::Services,
+        EntityKind::Clustertemplates,
+    ] {
+        for entry in std::fs::read_dir(
+            weft_testkit::fixtures_dir()
+                .join("coopr-templates")
+                .join(kind.as_str()),
+        )
+        .unwrap()
+        {
+            let body: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                    .unwrap();
             catalog.insert(validate(kind, &body).unwrap());
         }
     }
-    let template = weft_catalog::resolve(&catalog.clustertemplates["hadoop-distributed"], &catalog).unwrap();
-    let layout = solve(&prepare(&template, &ClusterRequest { num_machines: nodes, ..Default::default() }, &catalog).unwrap()).unwrap();
+    let template =
+        weft_catalog::resolve(&catalog.clustertemplates["hadoop-distributed"], &catalog).unwrap();
+    let layout = solve(
+        &prepare(
+            &template,
+            &ClusterRequest {
+                num_machines: nodes,
+                ..Default::default()
+            },
+            &catalog,
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let mut plan_nodes = Vec::new();
     for group in &layout.groups {
         for _ in 0..group.count {
-            plan_nodes.push(PlanNode { id: format!("node-{}", 1000 + plan_nodes.len()), services: group.services.clone() });
+            plan_nodes.push(PlanNode {
+                id: format!("node-{}", 1000 + plan_nodes.len()),
+                services: group.services.clone(),
+            });
         }
     }
-    let services = layout.groups.iter().flat_map(|g| &g.services).map(|s| (s.clone(), PlanService::from_service(&catalog.services[s]))).collect();
-    PlanRequest { action: ClusterAction::Create, nodes: plan_nodes, services }
+    let services = layout
+        .groups
+        .iter()
+        .flat_map(|g| &g.services)
+        .map(|s| (s.clone(), PlanService::from_service(&catalog.services[s])))
+        .collect();
+    PlanRequest {
+        action: ClusterAction::Create,
+        nodes: plan_nodes,
+        services,
+    }
 }
 
 /// The obvious quadratic planner: all tasks, then every ordered pair checked, then layers.
 fn brute_force_plan(request: &PlanRequest) -> usize {
     use TaskKind::*;
-    let order = [Create, Confirm, Bootstrap, Install, Configure, Initialize, Start];
+    let order = [
+        Create, Confirm, Bootstrap, Install, Configure, Initialize, Start,
+    ];
     let mut tasks: Vec<(usize, TaskKind, Option<&str>)> = Vec::new();
     for (n, node) in request.nodes.iter().enumerate() {
         for kind in [Create, Confirm, Bootstrap] {
@@ -42,7 +82,10 @@ fn brute_force_plan(request: &PlanRequest) -> usize {
         }
         for service in &node.services {
             for kind in [Install, Configure, Initialize, Start] {
-                if request.services[service].actions.contains(&kind.service_action().unwrap()) {
+                if request.services[service]
+                    .actions
+                    .contains(&kind.service_action().unwrap())
+                {
                     tasks.push((n, kind, Some(service)));
                 }
             }
@@ -53,7 +96,11 @@ fn brute_force_plan(request: &PlanRequest) -> usize {
         let mut todo = vec![service.to_string()];
         while let Some(next) = todo.pop() {
             if let Some(s) = request.services.get(&next) {
-                for d in if runtime { &s.runtime_deps } else { &s.install_deps } {
+                for d in if runtime {
+                    &s.runtime_deps
+                } else {
+                    &s.install_deps
+                } {
                     if request.services.contains_key(d) && found.insert(d.clone()) {
                         todo.push(d.clone());
                     }
@@ -62,8 +109,11 @@ fn brute_force_plan(request: &PlanRequest) -> usize {
         }
         found
     };
-    let deps: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> =
-        request.services.keys().map(|s| (s.as_str(), (closure(s, false), closure(s, true)))).collect();
+    let deps: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = request
+        .services
+        .keys()
+        .map(|s| (s.as_str(), (closure(s, false), closure(s, true))))
+        .collect();
     let rank = |k: TaskKind| order.iter().position(|o| *o == k).unwrap();
     let mut edges = Vec::new();
     for (i, a) in tasks.iter().enumerate() {
@@ -82,7 +132,9 @@ fn brute_force_plan(request: &PlanRequest) -> usize {
     let mut placed = vec![false; tasks.len()];
     let mut layers = 0;
     while placed.iter().any(|p| !p) {
-        let ready: Vec<usize> = (0..tasks.len()).filter(|&t| !placed[t] && edges.iter().all(|(a, b)| *b != t || placed[*a])).collect();
+        let ready: Vec<usize> = (0..tasks.len())
+            .filter(|&t| !placed[t] && edges.iter().all(|(a, b)| *b != t || placed[*a]))
+            .collect();
         for t in ready {
             placed[t] = true;
         }
@@ -96,9 +148,17 @@ fn planner(c: &mut Criterion) {
     group.sample_size(10);
     for nodes in [20, 100, 1000] {
         let request = hadoop_request(nodes);
-        group.bench_with_input(BenchmarkId::new("hadoop-distributed/weft", nodes), &request, |b, r| b.iter(|| plan(r).unwrap()));
+        group.bench_with_input(
+            BenchmarkId::new("hadoop-distributed/weft", nodes),
+            &request,
+            |b, r| b.iter(|| plan(r).unwrap()),
+        );
         if nodes <= 100 {
-            group.bench_with_input(BenchmarkId::new("hadoop-distributed/brute-force", nodes), &request, |b, r| b.iter(|| brute_force_plan(r)));
+            group.bench_with_input(
+                BenchmarkId::new("hadoop-distributed/brute-force", nodes),
+                &request,
+                |b, r| b.iter(|| brute_force_plan(r)),
+            );
         }
     }
     group.finish();

@@ -15,7 +15,9 @@ mod model;
 mod stages;
 
 pub use build::plan;
-pub use model::{Barrier, ClusterAction, Plan, PlanError, PlanNode, PlanRequest, PlanService, Task, TaskKind};
+pub use model::{
+    Barrier, ClusterAction, Plan, PlanError, PlanNode, PlanRequest, PlanService, Task, TaskKind,
+};
 
 #[cfg(test)]
 mod tests;

@@ -190,15 +190,31 @@ pub struct Barrier {
 impl Plan {
     /// The tasks `task` waits for directly, through edges and barriers.
     pub fn predecessors(&self, task: usize) -> std::collections::BTreeSet<usize> {
-        let direct = self.edges.iter().filter(|(_, b)| *b == task).map(|(a, _)| *a);
-        let barred = self.barriers.iter().filter(|b| b.after.contains(&task)).flat_map(|b| b.before.iter().copied());
+        let direct = self
+            .edges
+            .iter()
+            .filter(|(_, b)| *b == task)
+            .map(|(a, _)| *a);
+        let barred = self
+            .barriers
+            .iter()
+            .filter(|b| b.after.contains(&task))
+            .flat_map(|b| b.before.iter().copied());
         direct.chain(barred).collect()
     }
 
     /// The tasks that wait for `task` directly, through edges and barriers.
     pub fn successors(&self, task: usize) -> std::collections::BTreeSet<usize> {
-        let direct = self.edges.iter().filter(|(a, _)| *a == task).map(|(_, b)| *b);
-        let barred = self.barriers.iter().filter(|b| b.before.contains(&task)).flat_map(|b| b.after.iter().copied());
+        let direct = self
+            .edges
+            .iter()
+            .filter(|(a, _)| *a == task)
+            .map(|(_, b)| *b);
+        let barred = self
+            .barriers
+            .iter()
+            .filter(|b| b.before.contains(&task))
+            .flat_map(|b| b.after.iter().copied());
         direct.chain(barred).collect()
     }
 }

@@ -11,7 +11,11 @@ use crate::build::Vertex;
 use crate::{Barrier, Plan, PlanError, PlanNode, Task};
 
 pub(crate) fn layer(graph: DiGraph<Vertex, ()>, nodes: &[PlanNode]) -> Result<Plan, PlanError> {
-    let position: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    let position: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
     let task = |i: NodeIndex| -> Option<&Task> {
         match &graph[i] {
             Vertex::Task(task) => Some(task),
@@ -21,13 +25,16 @@ pub(crate) fn layer(graph: DiGraph<Vertex, ()>, nodes: &[PlanNode]) -> Result<Pl
     let sort_key = |i: &NodeIndex| {
         let task = task(*i);
         (
-            task.and_then(|t| position.get(t.node.as_str()).copied()).unwrap_or(usize::MAX),
+            task.and_then(|t| position.get(t.node.as_str()).copied())
+                .unwrap_or(usize::MAX),
             task.map(|t| t.kind),
             task.and_then(|t| t.service.clone()),
         )
     };
-    let mut waiting: HashMap<NodeIndex, usize> =
-        graph.node_indices().map(|i| (i, graph.neighbors_directed(i, Direction::Incoming).count())).collect();
+    let mut waiting: HashMap<NodeIndex, usize> = graph
+        .node_indices()
+        .map(|i| (i, graph.neighbors_directed(i, Direction::Incoming).count()))
+        .collect();
     // number the tasks as they will appear in the plan
     let mut task_number: HashMap<NodeIndex, usize> = HashMap::new();
     let mut tasks: Vec<Task> = Vec::new();
@@ -58,7 +65,10 @@ pub(crate) fn layer(graph: DiGraph<Vertex, ()>, nodes: &[PlanNode]) -> Result<Pl
         let mut split: Vec<(BTreeSet<&str>, Vec<usize>)> = Vec::new();
         for &vertex in &round {
             let Some(t) = task(vertex) else { continue };
-            match split.iter_mut().find(|(nodes, _)| !nodes.contains(t.node.as_str())) {
+            match split
+                .iter_mut()
+                .find(|(nodes, _)| !nodes.contains(t.node.as_str()))
+            {
                 Some((nodes, stage)) => {
                     nodes.insert(t.node.as_str());
                     stage.push(task_number[&vertex]);
@@ -82,7 +92,10 @@ pub(crate) fn layer(graph: DiGraph<Vertex, ()>, nodes: &[PlanNode]) -> Result<Pl
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        return Err(PlanError::Cycle { kind: "task", services: stuck });
+        return Err(PlanError::Cycle {
+            kind: "task",
+            services: stuck,
+        });
     }
     let mut edges = Vec::new();
     let mut barriers = Vec::new();
@@ -96,8 +109,14 @@ pub(crate) fn layer(graph: DiGraph<Vertex, ()>, nodes: &[PlanNode]) -> Result<Pl
                 }
             }
             None => {
-                let mut before: Vec<usize> = graph.neighbors_directed(i, Direction::Incoming).filter_map(|v| task_number.get(&v).copied()).collect();
-                let mut after: Vec<usize> = graph.neighbors_directed(i, Direction::Outgoing).filter_map(|v| task_number.get(&v).copied()).collect();
+                let mut before: Vec<usize> = graph
+                    .neighbors_directed(i, Direction::Incoming)
+                    .filter_map(|v| task_number.get(&v).copied())
+                    .collect();
+                let mut after: Vec<usize> = graph
+                    .neighbors_directed(i, Direction::Outgoing)
+                    .filter_map(|v| task_number.get(&v).copied())
+                    .collect();
                 before.sort_unstable();
                 after.sort_unstable();
                 barriers.push(Barrier { before, after });
@@ -105,10 +124,20 @@ pub(crate) fn layer(graph: DiGraph<Vertex, ()>, nodes: &[PlanNode]) -> Result<Pl
         }
     }
     edges.sort_unstable();
-    Ok(Plan { tasks, edges, barriers, stages })
+    Ok(Plan {
+        tasks,
+        edges,
+        barriers,
+        stages,
+    })
 }
 
-fn release(graph: &DiGraph<Vertex, ()>, vertex: NodeIndex, waiting: &mut HashMap<NodeIndex, usize>, ready: &mut Vec<NodeIndex>) {
+fn release(
+    graph: &DiGraph<Vertex, ()>,
+    vertex: NodeIndex,
+    waiting: &mut HashMap<NodeIndex, usize>,
+    ready: &mut Vec<NodeIndex>,
+) {
     for after in graph.neighbors_directed(vertex, Direction::Outgoing) {
         if let Some(count) = waiting.get_mut(&after) {
             *count -= 1;

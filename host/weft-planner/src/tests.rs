@@ -335,8 +335,14 @@ fn provides_stands_for_its_providers() {
     ))
     .unwrap();
     use TaskKind::*;
-    assert!(plan.predecessors(find(&plan, Install, "n2", Some("app"))).contains(&find(&plan, Install, "n1", Some("mysql"))));
-    assert!(plan.predecessors(find(&plan, Start, "n2", Some("app"))).contains(&find(&plan, Start, "n1", Some("mysql"))));
+    assert!(
+        plan.predecessors(find(&plan, Install, "n2", Some("app")))
+            .contains(&find(&plan, Install, "n1", Some("mysql")))
+    );
+    assert!(
+        plan.predecessors(find(&plan, Start, "n2", Some("app")))
+            .contains(&find(&plan, Start, "n1", Some("mysql")))
+    );
 }
 
 /// Every task is in exactly one stage, no stage holds two tasks of one node, and every edge goes
@@ -361,7 +367,12 @@ fn check_stages(plan: &Plan) {
     );
     for b in 0..plan.tasks.len() {
         for a in plan.predecessors(b) {
-            assert!(stage_of[a] < stage_of[b], "edge {:?} -> {:?} goes backwards", plan.tasks[a], plan.tasks[b]);
+            assert!(
+                stage_of[a] < stage_of[b],
+                "edge {:?} -> {:?} goes backwards",
+                plan.tasks[a],
+                plan.tasks[b]
+            );
         }
     }
 }
@@ -488,12 +499,30 @@ proptest! {
 #[test]
 fn plans_stay_linear_in_size() {
     let all = [A::Install, A::Configure, A::Start];
-    let services = vec![service("base", &all, &[], &[]), service("app", &all, &["base"], &["base"])];
-    let nodes: Vec<PlanNode> = (0..500).map(|i| node(&format!("n{i}"), &["base", "app"])).collect();
+    let services = vec![
+        service("base", &all, &[], &[]),
+        service("app", &all, &["base"], &["base"]),
+    ];
+    let nodes: Vec<PlanNode> = (0..500)
+        .map(|i| node(&format!("n{i}"), &["base", "app"]))
+        .collect();
     let plan = plan(&request(ClusterAction::Create, nodes, services)).unwrap();
-    let size = plan.edges.len() + plan.barriers.iter().map(|b| b.before.len() + b.after.len()).sum::<usize>();
-    assert!(size <= 3 * plan.tasks.len(), "{size} edges and barrier links for {} tasks", plan.tasks.len());
+    let size = plan.edges.len()
+        + plan
+            .barriers
+            .iter()
+            .map(|b| b.before.len() + b.after.len())
+            .sum::<usize>();
+    assert!(
+        size <= 3 * plan.tasks.len(),
+        "{size} edges and barrier links for {} tasks",
+        plan.tasks.len()
+    );
     let install_app = find(&plan, TaskKind::Install, "n7", Some("app"));
-    assert_eq!(predecessors(&plan, install_app).len(), 501, "its own node's bootstrap and base's install on all 500 nodes");
+    assert_eq!(
+        predecessors(&plan, install_app).len(),
+        501,
+        "its own node's bootstrap and base's install on all 500 nodes"
+    );
     check_stages(&plan);
 }

@@ -11,14 +11,37 @@ use weft_solver::{ClusterRequest, Problem, prepare, solve};
 
 fn hadoop(nodes: u32) -> Problem {
     let mut catalog = Catalog::default();
-    for kind in [EntityKind::Providers, EntityKind::Hardwaretypes, EntityKind::Imagetypes, EntityKind::Services, EntityKind::Clustertemplates] {
-        for entry in std::fs::read_dir(weft_testkit::fixtures_dir().join("coopr-templates").join(kind.as_str())).unwrap() {
-            let body: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+    for kind in [
+        EntityKind::Providers,
+        EntityKind::Hardwaretypes,
+        EntityKind::Imagetypes,
+        EntityKind::Services,
+        EntityKind::Clustertemplates,
+    ] {
+        for entry in std::fs::read_dir(
+            weft_testkit::fixtures_dir()
+                .join("coopr-templates")
+                .join(kind.as_str()),
+        )
+        .unwrap()
+        {
+            let body: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                    .unwrap();
             catalog.insert(validate(kind, &body).unwrap());
         }
     }
-    let template = weft_catalog::resolve(&catalog.clustertemplates["hadoop-distributed"], &catalog).unwrap();
-    prepare(&template, &ClusterRequest { num_machines: nodes, ..Default::default() }, &catalog).unwrap()
+    let template =
+        weft_catalog::resolve(&catalog.clustertemplates["hadoop-distributed"], &catalog).unwrap();
+    prepare(
+        &template,
+        &ClusterRequest {
+            num_machines: nodes,
+            ..Default::default()
+        },
+        &catalog,
+    )
+    .unwrap()
 }
 
 fn solver(c: &mut Criterion) {
@@ -26,14 +49,26 @@ fn solver(c: &mut Criterion) {
     group.sample_size(20);
     for nodes in [12, 10_000] {
         let problem = hadoop(nodes);
-        group.bench_with_input(BenchmarkId::new("hadoop-distributed/weft", nodes), &problem, |b, p| b.iter(|| solve(p).unwrap()));
+        group.bench_with_input(
+            BenchmarkId::new("hadoop-distributed/weft", nodes),
+            &problem,
+            |b, p| b.iter(|| solve(p).unwrap()),
+        );
         if nodes <= 12 {
             // the reference tries count vectors from the greatest down: quadratic in nodes here
-            group.bench_with_input(BenchmarkId::new("hadoop-distributed/brute-force", nodes), &problem, |b, p| b.iter(|| brute_force(p).unwrap()));
+            group.bench_with_input(
+                BenchmarkId::new("hadoop-distributed/brute-force", nodes),
+                &problem,
+                |b, p| b.iter(|| brute_force(p).unwrap()),
+            );
         }
     }
     let problem = thirty_services(10_000);
-    group.bench_with_input(BenchmarkId::new("thirty-services/weft", 10_000), &problem, |b, p| b.iter(|| solve(p).unwrap()));
+    group.bench_with_input(
+        BenchmarkId::new("thirty-services/weft", 10_000),
+        &problem,
+        |b, p| b.iter(|| solve(p).unwrap()),
+    );
     // the reference would enumerate 2^30 service sets: it cannot finish, so it is not run here
     group.finish();
 }

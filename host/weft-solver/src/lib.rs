@@ -30,11 +30,13 @@
 
 mod atoms;
 mod cover;
+mod existing;
 mod prepare;
 mod problem;
-pub mod testing;
 mod search;
+pub mod testing;
 
+pub use existing::{ExistingNode, add_nodes, add_services, check_existing};
 pub use prepare::{ClusterRequest, MAX_CLUSTER_SIZE, prepare};
 pub use problem::{Infeasible, Layout, Limits, NodeGroup, Problem, ServiceLimits, SolveError};
 pub use search::solve;

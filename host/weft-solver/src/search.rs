@@ -41,6 +41,14 @@ fn rank(atoms: &Atoms, set: u64) -> Rank {
 
 /// Solves a placement problem: the layout Coopr's solver would choose, or why there is none.
 pub fn solve(problem: &Problem) -> Result<Layout, SolveError> {
+    check_problem(problem)?;
+    let atoms = Atoms::build(problem)?;
+    let lo: Vec<u32> = atoms.atoms.iter().map(|a| a.lo).collect();
+    let hi: Vec<Option<u32>> = atoms.atoms.iter().map(|a| a.hi).collect();
+    search(&atoms, problem.num_machines, lo, hi)
+}
+
+pub(crate) fn check_problem(problem: &Problem) -> Result<(), SolveError> {
     if problem.num_machines == 0 {
         return Err(SolveError::infeasible("a cluster needs at least one node"));
     }
@@ -53,13 +61,21 @@ pub fn solve(problem: &Problem) -> Result<Layout, SolveError> {
     if problem.imagetypes.is_empty() {
         return Err(SolveError::infeasible("no image type is available"));
     }
-    let atoms = Atoms::build(problem)?;
-    let mut cover = Cover::new(&atoms);
-    let mut lo: Vec<u32> = atoms.atoms.iter().map(|a| a.lo).collect();
-    let mut hi: Vec<Option<u32>> = atoms.atoms.iter().map(|a| a.hi).collect();
-    let mut left = problem.num_machines;
+    Ok(())
+}
+
+/// The lexicographically greatest layout of `nodes` nodes given each atom's remaining minimum
+/// and maximum.
+pub(crate) fn search(
+    atoms: &Atoms,
+    nodes: u32,
+    mut lo: Vec<u32>,
+    mut hi: Vec<Option<u32>>,
+) -> Result<Layout, SolveError> {
+    let mut cover = Cover::new(atoms);
+    let mut left = nodes;
     if !cover.feasible(left, &lo, &hi)? {
-        return Err(explain(&atoms, &mut cover, problem.num_machines, &lo, &hi)?);
+        return Err(explain(atoms, &mut cover, nodes, &lo, &hi)?);
     }
     let fillers_allowed = !atoms.unconstrained.is_empty();
     let mut decided: Vec<(u64, u32)> = Vec::new();
@@ -73,7 +89,7 @@ pub fn solve(problem: &Problem) -> Result<Layout, SolveError> {
         let mut seen = HashSet::new();
         for set in cover.maximal_within(room) {
             if (set != 0 || fillers_allowed) && seen.insert(set) {
-                heap.push(Reverse(rank(&atoms, set)));
+                heap.push(Reverse(rank(atoms, set)));
             }
         }
         while let Some(Reverse(current)) = heap.pop() {
@@ -86,7 +102,7 @@ pub fn solve(problem: &Problem) -> Result<Layout, SolveError> {
             for a in bits(current.set) {
                 let child = current.set & !(1 << a);
                 if (child != 0 || fillers_allowed) && seen.insert(child) {
-                    heap.push(Reverse(rank(&atoms, child)));
+                    heap.push(Reverse(rank(atoms, child)));
                 }
             }
             if last.as_ref().is_some_and(|last| current <= *last) {

@@ -4,7 +4,6 @@
 
 use crate::{Limits, Problem, ServiceLimits};
 
-
 struct Candidate {
     services: Vec<String>,
     hw: String,
@@ -155,13 +154,20 @@ pub fn thirty_services(nodes: u32) -> Problem {
         };
         services.push(ServiceLimits {
             name: name(i),
-            limits: Some(Limits { hardwaretypes: hw.iter().map(|s| s.to_string()).collect(), imagetypes: vec![], min, max }),
+            limits: Some(Limits {
+                hardwaretypes: hw.iter().map(|s| s.to_string()).collect(),
+                imagetypes: vec![],
+                min,
+                max,
+            }),
         });
     }
     let pair = |a: usize, b: usize| vec![name(a), name(b)];
     Problem {
         num_machines: nodes,
-        hardwaretypes: ["large", "medium", "small", "xlarge"].map(String::from).to_vec(),
+        hardwaretypes: ["large", "medium", "small", "xlarge"]
+            .map(String::from)
+            .to_vec(),
         imagetypes: ["debian", "ubuntu"].map(String::from).to_vec(),
         services,
         mustcoexist: vec![
@@ -184,4 +190,3 @@ pub fn thirty_services(nodes: u32) -> Problem {
         ],
     }
 }
-

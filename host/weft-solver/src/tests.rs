@@ -484,3 +484,213 @@ mod coopr_catalog {
         }
     }
 }
+
+mod existing_clusters {
+    use proptest::prelude::*;
+
+    use super::{check_layout, limits, small_problem, strings};
+    use crate::{
+        ExistingNode, Layout, Problem, ServiceLimits, SolveError, add_nodes, add_services,
+        check_existing, solve,
+    };
+
+    fn nodes_of(layout: &Layout) -> Vec<ExistingNode> {
+        layout
+            .groups
+            .iter()
+            .flat_map(|g| {
+                (0..g.count).map(|_| ExistingNode {
+                    hardwaretype: g.hardwaretype.clone(),
+                    imagetype: g.imagetype.clone(),
+                    services: g.services.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn web_cluster() -> Problem {
+        Problem {
+            num_machines: 3,
+            hardwaretypes: strings(&["large", "small"]),
+            imagetypes: strings(&["debian"]),
+            services: vec![
+                ServiceLimits {
+                    name: "base".into(),
+                    limits: None,
+                },
+                ServiceLimits {
+                    name: "web".into(),
+                    limits: limits(&[], &[], 2, None),
+                },
+                ServiceLimits {
+                    name: "db".into(),
+                    limits: limits(&["large"], &[], 1, Some(1)),
+                },
+            ],
+            mustcoexist: vec![],
+            cantcoexist: vec![strings(&["web", "db"])],
+        }
+    }
+
+    fn explanation(result: Result<impl std::fmt::Debug, SolveError>) -> String {
+        match result {
+            Err(SolveError::Infeasible(why)) => why.explanation,
+            other => panic!("expected infeasible, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn template_sync_lists_every_violation() {
+        let problem = web_cluster();
+        let nodes = nodes_of(&solve(&problem).unwrap());
+        check_existing(&problem, &nodes).unwrap();
+        let mut stricter = problem.clone();
+        stricter.services[1].limits = limits(&["small"], &[], 3, None);
+        stricter.hardwaretypes = strings(&["small"]);
+        let why = explanation(check_existing(&stricter, &nodes));
+        assert!(
+            why.contains("hardware type large, which the template does not allow"),
+            "{why}"
+        );
+        assert!(
+            why.contains("web is on 2 nodes but needs at least 3"),
+            "{why}"
+        );
+        let mut mixed = nodes.clone();
+        mixed[0].services.push("web".into());
+        let why = explanation(check_existing(&problem, &mixed));
+        assert!(
+            why.contains("node 1 holds all of cantcoexist [web, db]"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn add_nodes_scales_out_under_the_same_constraints() {
+        let problem = web_cluster();
+        let existing = nodes_of(&solve(&problem).unwrap());
+        let added = add_nodes(&problem, &existing, 2).unwrap();
+        assert_eq!(added.groups.len(), 1);
+        assert_eq!(
+            (added.groups[0].services.clone(), added.groups[0].count),
+            (strings(&["base", "web"]), 2),
+            "db is full: new nodes serve web"
+        );
+        let mut all = existing.clone();
+        all.extend(nodes_of(&added));
+        check_existing(
+            &Problem {
+                num_machines: 5,
+                ..problem.clone()
+            },
+            &all,
+        )
+        .unwrap();
+        let mut capped = problem.clone();
+        capped.services[1].limits = limits(&[], &[], 2, Some(2));
+        capped.services[0].limits = limits(&[], &[], 0, Some(3));
+        let why = explanation(add_nodes(&capped, &existing, 1));
+        assert!(why.contains("at most"), "{why}");
+    }
+
+    #[test]
+    fn add_services_never_moves_existing_ones() {
+        let mut problem = web_cluster();
+        let existing = nodes_of(&solve(&problem).unwrap());
+        problem.services.push(ServiceLimits {
+            name: "monitor".into(),
+            limits: None,
+        });
+        problem.services.push(ServiceLimits {
+            name: "cache".into(),
+            limits: limits(&[], &[], 1, Some(1)),
+        });
+        problem.mustcoexist.push(strings(&["web", "proxy"]));
+        problem.services.push(ServiceLimits {
+            name: "proxy".into(),
+            limits: None,
+        });
+        let changes = add_services(
+            &problem,
+            &existing,
+            &strings(&["monitor", "cache", "proxy"]),
+        )
+        .unwrap();
+        let mut after = existing.clone();
+        for (i, added) in &changes {
+            after[*i].services.extend(added.iter().cloned());
+        }
+        for (before, now) in existing.iter().zip(&after) {
+            assert!(
+                before.services.iter().all(|s| now.services.contains(s)),
+                "existing services stay"
+            );
+            assert_eq!(
+                (&before.hardwaretype, &before.imagetype),
+                (&now.hardwaretype, &now.imagetype)
+            );
+        }
+        check_existing(&problem, &after).unwrap();
+        assert!(
+            after
+                .iter()
+                .all(|n| n.services.contains(&"monitor".to_string())),
+            "unconstrained: every node"
+        );
+        assert_eq!(
+            after
+                .iter()
+                .filter(|n| n.services.contains(&"cache".to_string()))
+                .count(),
+            1
+        );
+        assert!(after.iter().all(|n| n.services.contains(&"web".to_string())
+            == n.services.contains(&"proxy".to_string())));
+        // a service no node may take
+        problem.services.push(ServiceLimits {
+            name: "lb".into(),
+            limits: limits(&["small"], &[], 1, None),
+        });
+        problem.cantcoexist.push(strings(&["lb", "web"]));
+        let why = explanation(add_services(&problem, &existing, &strings(&["lb"])));
+        assert!(why.contains("lb can go on no existing node"), "{why}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Strip some services off a solved layout: adding them back must succeed (the original
+        /// layout proves a placement exists) and satisfy every constraint.
+        #[test]
+        fn services_stripped_from_a_layout_can_be_added_back(problem in small_problem(), strip in proptest::sample::subsequence(vec![0usize, 1, 2, 3], 1..=2)) {
+            let Ok(layout) = solve(&problem) else { return Ok(()) };
+            let removed: Vec<String> = strip.iter().filter_map(|&i| problem.services.get(i)).map(|s| s.name.clone()).collect();
+            prop_assume!(!removed.is_empty() && removed.len() < problem.services.len());
+            let existing: Vec<ExistingNode> = nodes_of(&layout)
+                .into_iter()
+                .map(|mut n| { n.services.retain(|s| !removed.contains(s)); n })
+                .collect();
+            match add_services(&problem, &existing, &removed) {
+                Ok(changes) => {
+                    let mut after = existing.clone();
+                    for (i, added) in changes {
+                        after[i].services.extend(added);
+                    }
+                    prop_assert!(check_existing(&problem, &after).is_ok(), "{:?}", check_existing(&problem, &after));
+                }
+                Err(e) => prop_assert!(false, "{e} although {layout:?} exists"),
+            }
+        }
+
+        #[test]
+        fn added_nodes_keep_every_constraint(problem in small_problem(), extra in 1u32..4) {
+            let Ok(layout) = solve(&problem) else { return Ok(()) };
+            let existing = nodes_of(&layout);
+            if let Ok(added) = add_nodes(&problem, &existing, extra) {
+                let mut combined = layout.clone();
+                combined.groups.extend(added.groups);
+                check_layout(&Problem { num_machines: problem.num_machines + extra, ..problem.clone() }, &combined);
+            }
+        }
+    }
+}
