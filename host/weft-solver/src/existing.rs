@@ -404,13 +404,13 @@ fn quantity_violations(
                     service.name,
                     min.max(1)
                 ))
-            } else if let Some(max) = max.filter(|m| count > *m) {
-                Some(format!(
-                    "{} is on {count} nodes but allows at most {max}",
-                    service.name
-                ))
             } else {
-                None
+                max.filter(|m| count > *m).map(|max| {
+                    format!(
+                        "{} is on {count} nodes but allows at most {max}",
+                        service.name
+                    )
+                })
             }
         })
         .collect()
