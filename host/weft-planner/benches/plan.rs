@@ -6,33 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use weft_catalog::{Catalog, validate};
-use weft_model::EntityKind;
 use weft_planner::{ClusterAction, PlanNode, PlanRequest, PlanService, TaskKind, plan};
 use weft_solver::{ClusterRequest, prepare, solve};
 
 fn hadoop_request(nodes: u32) -> PlanRequest {
-    let mut catalog = Catalog::default();
-    for kind in [
-        EntityKind::Providers,
-        EntityKind::Hardwaretypes,
-        EntityKind::Imagetypes,
-        EntityKind::Services,
-        EntityKind::Clustertemplates,
-    ] {
-        for entry in std::fs::read_dir(
-            weft_testkit::fixtures_dir()
-                .join("coopr-templates")
-                .join(kind.as_str()),
-        )
-        .unwrap()
-        {
-            let body: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
-                    .unwrap();
-            catalog.insert(validate(kind, &body).unwrap());
-        }
-    }
+    let catalog = weft_testkit::coopr_catalog();
     let template =
         weft_catalog::resolve(&catalog.clustertemplates["hadoop-distributed"], &catalog).unwrap();
     let layout = solve(

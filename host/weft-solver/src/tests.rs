@@ -308,32 +308,14 @@ fn thirty_constrained_services_on_ten_thousand_nodes() {
 }
 
 mod coopr_catalog {
-    use weft_catalog::{Catalog, validate};
-    use weft_model::{ClusterTemplate, EntityKind};
+    use weft_catalog::Catalog;
+    use weft_model::ClusterTemplate;
 
     use super::{check_layout, strings};
     use crate::{ClusterRequest, SolveError, prepare, solve};
 
     fn catalog() -> Catalog {
-        let mut catalog = Catalog::default();
-        for kind in [
-            EntityKind::Providers,
-            EntityKind::Hardwaretypes,
-            EntityKind::Imagetypes,
-            EntityKind::Services,
-            EntityKind::Clustertemplates,
-        ] {
-            let dir = weft_testkit::fixtures_dir()
-                .join("coopr-templates")
-                .join(kind.as_str());
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let body: serde_json::Value =
-                    serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
-                        .unwrap();
-                catalog.insert(validate(kind, &body).unwrap());
-            }
-        }
-        catalog
+        weft_testkit::coopr_catalog()
     }
 
     fn template(catalog: &Catalog, name: &str) -> ClusterTemplate {

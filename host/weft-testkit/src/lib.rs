@@ -76,6 +76,45 @@ pub fn fixtures_dir() -> PathBuf {
     dir
 }
 
+/// The JSON files of a fixture folder (relative to `../shared/fixtures`), sorted by file name.
+pub fn fixture_files(folder: &str) -> Vec<serde_json::Value> {
+    let dir = fixtures_dir().join(folder);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// Coopr's whole catalog (`coopr-templates`) as a validated snapshot.
+pub fn coopr_catalog() -> weft_catalog::Catalog {
+    let mut catalog = weft_catalog::Catalog::default();
+    for kind in weft_model::EntityKind::CATALOG {
+        if fixtures_dir()
+            .join("coopr-templates")
+            .join(kind.as_str())
+            .is_dir()
+        {
+            for body in fixture_files(&format!("coopr-templates/{kind}")) {
+                let entity = weft_catalog::validate(kind, &body)
+                    .unwrap_or_else(|e| panic!("{kind} {}: {e}", body["name"]));
+                catalog.insert(entity);
+            }
+        }
+    }
+    catalog
+}
+
 /// Declares one `#[tokio::test]` per backend for each named async test function taking a
 /// [`Backend`]: `both_backends!(creates_tenants, ...)` makes `creates_tenants::sqlite` and
 /// `creates_tenants::postgres`.

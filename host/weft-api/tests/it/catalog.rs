@@ -1,10 +1,8 @@
 //! Catalog CRUD, versions, validation, import/export of Coopr's real catalog, resolve.
 
-use std::path::Path;
-
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use weft_testkit::{Backend, both_backends, fixtures_dir};
+use weft_testkit::{Backend, both_backends, fixture_files};
 
 use crate::harness::{SUPERADMIN_TOKEN, TestApp, assert_invalid, small_catalog};
 
@@ -20,18 +18,6 @@ both_backends!(
     bootstrap_copies_the_superadmin_catalog,
 );
 
-fn read_folder(dir: &Path) -> Vec<Value> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-        .collect()
-}
-
 fn without_version(mut entity: Value) -> Value {
     entity.as_object_mut().unwrap().remove("version");
     entity
@@ -44,7 +30,7 @@ async fn coopr_catalog_imports_unchanged_and_reads_back_equal(backend: Backend) 
         ("providertypes", "providertypes"),
         ("automatortypes", "automatortypes"),
     ] {
-        for spec in read_folder(&fixtures_dir().join("coopr-plugin-specs").join(folder)) {
+        for spec in fixture_files(&format!("coopr-plugin-specs/{folder}")) {
             let name = spec["name"].as_str().unwrap();
             let answer = app
                 .put(
@@ -67,9 +53,7 @@ async fn coopr_catalog_imports_unchanged_and_reads_back_equal(backend: Backend) 
     for kind in kinds {
         bundle.insert(
             kind.to_string(),
-            Value::Array(read_folder(
-                &fixtures_dir().join("coopr-templates").join(kind),
-            )),
+            Value::Array(fixture_files(&format!("coopr-templates/{kind}"))),
         );
     }
     let answer = app

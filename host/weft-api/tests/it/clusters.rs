@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use weft_testkit::{Backend, both_backends, fixtures_dir};
+use weft_testkit::{Backend, both_backends, fixture_files};
 
 use crate::harness::{TestApp, assert_invalid, small_catalog};
 
@@ -24,16 +24,10 @@ async fn coopr_tenant(app: &TestApp) -> crate::harness::Tenant {
         "services",
         "clustertemplates",
     ] {
-        let mut list = Vec::new();
-        for entry in std::fs::read_dir(fixtures_dir().join("coopr-templates").join(kind)).unwrap() {
-            list.push(
-                serde_json::from_str::<Value>(
-                    &std::fs::read_to_string(entry.unwrap().path()).unwrap(),
-                )
-                .unwrap(),
-            );
-        }
-        bundle.insert(kind.into(), Value::Array(list));
+        bundle.insert(
+            kind.into(),
+            Value::Array(fixture_files(&format!("coopr-templates/{kind}"))),
+        );
     }
     assert_eq!(
         app.post("/v2/import", &acme.admin, Value::Object(bundle))
