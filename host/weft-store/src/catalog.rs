@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 use weft_model::{EntityKind, ImportMode};
 
-use crate::{Result, Store, StoreError, now_ms, on_pool};
+use crate::{Result, Store, StoreError, execute, now_ms, on_pool};
 
 /// One version of a catalog entity.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,8 +152,8 @@ impl Store {
         body: &Map<String, Value>,
     ) -> Result<StoredEntity> {
         let text = storable(body);
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
+        let result =
+            execute!(self, sqlx::query(
                 "INSERT INTO catalog_entities (tenant_id, kind, name, version, body, created_at) \
                  SELECT $1, $2, $3, 1, $4, $5 WHERE NOT EXISTS \
                  (SELECT 1 FROM catalog_entities WHERE tenant_id = $1 AND kind = $2 AND name = $3)",
@@ -162,11 +162,7 @@ impl Store {
             .bind(kind.as_str())
             .bind(name)
             .bind(&text)
-            .bind(now_ms())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        });
+            .bind(now_ms()));
         let conflict = || StoreError::Conflict(format!("{} '{name}' already exists", kind.noun()));
         match result {
             Ok(1) => Ok(self.stored(kind, name, 1, body)),
@@ -215,18 +211,13 @@ impl Store {
         name: &str,
         version: Option<i64>,
     ) -> Result<()> {
-        let deleted = on_pool!(self, |pool| {
-            sqlx::query(
+        let deleted = execute!(self, sqlx::query(
                 "DELETE FROM catalog_entities WHERE tenant_id = $1 AND kind = $2 AND name = $3 AND ($4 IS NULL OR version = $4)",
             )
             .bind(tenant_id)
             .bind(kind.as_str())
             .bind(name)
-            .bind(version)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        })?;
+            .bind(version))?;
         if deleted == 0 {
             return Err(match version {
                 None => StoreError::NotFound(format!("{} '{name}' does not exist", kind.noun())),

@@ -38,6 +38,17 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Runs a statement (built anew for each backend) and answers the number of rows it touched.
+macro_rules! execute {
+    ($store:expr, $query:expr) => {
+        $crate::on_pool!($store, |pool| $query
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+    };
+}
+pub(crate) use execute;
+
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqlitePool),

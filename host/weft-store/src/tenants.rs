@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use weft_model::{EntityKind, Role, SUPERADMIN_TENANT, TenantSpec};
 
-use crate::{Result, Store, StoreError, now_ms, on_pool};
+use crate::{Result, Store, StoreError, execute, now_ms, on_pool};
 
 /// A tenant row.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,29 +86,19 @@ impl Store {
     pub async fn ensure_superadmin(&self, admin_token_digest: &str) -> Result<bool> {
         let now = now_ms();
         let id = uuid::Uuid::new_v4().to_string();
-        on_pool!(self, |pool| {
-            sqlx::query("INSERT INTO tenants (id, name, workers, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (name) DO NOTHING")
+        execute!(self, sqlx::query("INSERT INTO tenants (id, name, workers, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (name) DO NOTHING")
                 .bind(&id)
                 .bind(SUPERADMIN_TENANT)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+                .bind(now))?;
         let tenant = self.tenant_by_name(SUPERADMIN_TENANT).await?;
-        let inserted = on_pool!(self, |pool| {
-            sqlx::query(
+        let inserted = execute!(self, sqlx::query(
                 "INSERT INTO users (tenant_id, name, role, token_digest, created_at) \
                  SELECT $1, 'admin', 'admin', $2, $3 WHERE NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(&tenant.id)
             .bind(admin_token_digest)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        })?;
+            .bind(now))?;
         Ok(inserted == 1)
     }
 
@@ -190,17 +180,12 @@ impl Store {
 
     /// Replaces a tenant's description, workers and quotas.
     pub async fn update_tenant(&self, spec: &TenantSpec) -> Result<TenantRecord> {
-        let updated = on_pool!(self, |pool| {
-            sqlx::query("UPDATE tenants SET description = $2, workers = $3, max_clusters = $4, max_nodes = $5 WHERE name = $1")
+        let updated = execute!(self, sqlx::query("UPDATE tenants SET description = $2, workers = $3, max_clusters = $4, max_nodes = $5 WHERE name = $1")
                 .bind(&spec.name)
                 .bind(&spec.description)
                 .bind(i64::from(spec.workers))
                 .bind(spec.max_clusters.map(i64::from))
-                .bind(spec.max_nodes.map(i64::from))
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+                .bind(spec.max_nodes.map(i64::from)))?;
         if updated == 0 {
             return Err(StoreError::NotFound(format!(
                 "tenant '{}' does not exist",
@@ -220,14 +205,12 @@ impl Store {
                 tenant.spec.workers
             )));
         }
-        let deleted = on_pool!(self, |pool| {
+        let deleted = execute!(
+            self,
             sqlx::query("DELETE FROM tenants WHERE id = $1 AND workers = 0 AND name <> $2")
                 .bind(&tenant.id)
                 .bind(SUPERADMIN_TENANT)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+        )?;
         if deleted == 0 {
             return Err(StoreError::Conflict(format!(
                 "tenant '{name}' cannot be deleted now"
@@ -245,17 +228,12 @@ impl Store {
         token_digest: &str,
     ) -> Result<UserRecord> {
         let now = now_ms();
-        let result = on_pool!(self, |pool| {
-            sqlx::query("INSERT INTO users (tenant_id, name, role, token_digest, created_at) VALUES ($1, $2, $3, $4, $5)")
+        let result = execute!(self, sqlx::query("INSERT INTO users (tenant_id, name, role, token_digest, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(tenant_id)
                 .bind(name)
                 .bind(role.as_str())
                 .bind(token_digest)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        });
+                .bind(now));
         match result {
             Ok(_) => Ok(UserRecord {
                 name: name.to_string(),
@@ -291,14 +269,12 @@ impl Store {
 
     /// Deletes a user, which revokes its token.
     pub async fn delete_user(&self, tenant_id: &str, name: &str) -> Result<()> {
-        let deleted = on_pool!(self, |pool| {
+        let deleted = execute!(
+            self,
             sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND name = $2")
                 .bind(tenant_id)
                 .bind(name)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+        )?;
         if deleted == 0 {
             return Err(StoreError::NotFound(format!(
                 "user '{name}' does not exist"
@@ -314,15 +290,13 @@ impl Store {
         name: &str,
         token_digest: &str,
     ) -> Result<UserRecord> {
-        let updated = on_pool!(self, |pool| {
+        let updated = execute!(
+            self,
             sqlx::query("UPDATE users SET token_digest = $3 WHERE tenant_id = $1 AND name = $2")
                 .bind(tenant_id)
                 .bind(name)
                 .bind(token_digest)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+        )?;
         if updated == 0 {
             return Err(StoreError::NotFound(format!(
                 "user '{name}' does not exist"
