@@ -21,13 +21,21 @@ test *ARGS:
 # run only the pure-library tests (no database needed)
 [group('test')]
 test-unit:
-    cargo test -p weft-model -p weft-catalog -p weft-auth
+    cargo test -p weft-model -p weft-catalog -p weft-auth -p weft-solver -p weft-planner -p weft-expand
+
+# build the test plugins and run the plugin runtime's tests
+[group('test')]
+test-runtime:
+    cargo test -p weft-runtime
 
 # formatting and lints, warnings as errors
 [group('check')]
 lint:
     cargo fmt --all --check
+    cargo fmt --check --manifest-path sdk/Cargo.toml
+    cargo fmt --all --check --manifest-path plugins/Cargo.toml
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --all-targets -- -D warnings
 
 # check the crate dependency rules of ARCHITECTURE.md
 [group('check')]

@@ -21,7 +21,9 @@ for pure in weft-model weft-catalog weft-auth weft-solver weft-planner weft-expa
 done
 # the store knows nothing about HTTP
 forbid weft-store axum reqwest
-# the API serves HTTP but is no HTTP client
-forbid weft-api reqwest
+# the API serves HTTP but is no HTTP client, and runs no wasm
+forbid weft-api reqwest wasmtime
+# the plugin runtime knows nothing about the database or the HTTP API
+forbid weft-runtime sqlx axum weft-store weft-api
 if [ "$failed" = 0 ]; then echo "dependency rules hold"; fi
 exit "$failed"

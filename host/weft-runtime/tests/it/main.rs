@@ -1,0 +1,370 @@
+//! The runtime against real components (built from `plugins/test-plugins` for wasm32-wasip2):
+//! the happy path, every way a plugin can misbehave, and that the host carries on after each.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use weft_runtime::{
+    KeyValue, NodeInfo, Operation, PluginError, Runtime, RuntimeConfig, ServiceAction, Task,
+    TaskFailure, TaskLimits,
+};
+
+fn runtime(cache: &std::path::Path, quarantine_after: u32) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        cache_dir: cache.to_path_buf(),
+        slots: 256,
+        max_memory_bytes: 64 << 20,
+        epoch_tick: Duration::from_millis(10),
+        max_component_bytes: 32 << 20,
+        quarantine_after,
+    })
+    .unwrap()
+}
+
+fn limits() -> TaskLimits {
+    TaskLimits {
+        memory_bytes: 32 << 20,
+        cpu: Duration::from_millis(300),
+        wall: Duration::from_secs(10),
+        output_bytes: 64 << 10,
+        result_bytes: 1 << 20,
+        table_entries: 32,
+    }
+}
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn task(mode: &str) -> Task {
+    let node = NodeInfo {
+        id: "node-a".into(),
+        nodenum: 1001,
+        hostname: None,
+        ip_addresses: vec![],
+        hardwaretype: "small".into(),
+        imagetype: "debian".into(),
+        flavor: None,
+        image: None,
+        ssh_user: None,
+        services: vec!["svc".into()],
+        automators: vec!["test-misbehave".into()],
+    };
+    Task {
+        id: "00000001-001-001".into(),
+        cluster_id: "00000001".into(),
+        node: node.clone(),
+        nodes: vec![node],
+        config_json: "{}".into(),
+        provider_fields: vec![],
+        service: Some(ServiceAction {
+            name: "svc".into(),
+            fields: vec![kv("mode", mode)],
+        }),
+        prior_results: vec![],
+        ssh_target: None,
+    }
+}
+
+struct Fixture {
+    runtime: Runtime,
+    provider: weft_runtime::Plugin,
+    misbehave: weft_runtime::Plugin,
+    _cache: tempfile::TempDir,
+}
+
+fn fixture(quarantine_after: u32) -> Fixture {
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = runtime(cache.path(), quarantine_after);
+    let provider = runtime
+        .load(&weft_test_plugins::component("test-provider"))
+        .unwrap();
+    let misbehave = runtime
+        .load(&weft_test_plugins::component("test-misbehave"))
+        .unwrap();
+    Fixture {
+        runtime,
+        provider,
+        misbehave,
+        _cache: cache,
+    }
+}
+
+impl Fixture {
+    async fn misbehave(&self, mode: &str, limits: &TaskLimits) -> weft_runtime::TaskOutcome {
+        self.runtime
+            .run(&self.misbehave, Operation::Install, &task(mode), limits)
+            .await
+    }
+
+    /// The runtime still serves a well-behaved task.
+    async fn still_serves(&self) {
+        let outcome = self
+            .runtime
+            .run(&self.provider, Operation::Create, &task(""), &limits())
+            .await;
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn happy_path_describe_create_confirm() {
+    let f = fixture(5);
+    let spec = f.runtime.describe(&f.provider).await.unwrap();
+    assert_eq!(spec.name, "test-provider");
+    assert!(f.runtime.describe(&f.misbehave).await.unwrap().needs.ssh);
+    let created = f
+        .runtime
+        .run(&f.provider, Operation::Create, &task(""), &limits())
+        .await;
+    let result = created.result.unwrap();
+    assert_eq!(result.results[0], kv("providerid", "test-1001"));
+    assert_eq!(result.hostname.as_deref(), Some("node-1001.test"));
+    assert_eq!(created.log.len(), 1);
+    assert_eq!(
+        (created.log[0].level, created.log[0].message.as_str()),
+        ("info", "creating")
+    );
+    assert_eq!(
+        created.log[0].fields,
+        vec![("node".to_string(), "node-a".to_string())]
+    );
+    let mut confirm = task("");
+    confirm.prior_results = result.results.clone();
+    let confirmed = f
+        .runtime
+        .run(&f.provider, Operation::Confirm, &confirm, &limits())
+        .await
+        .result
+        .unwrap();
+    assert_eq!(confirmed.ip_addresses, vec![kv("bind_v4", "10.0.0.1")]);
+    let unconfirmed = f
+        .runtime
+        .run(&f.provider, Operation::Confirm, &task(""), &limits())
+        .await;
+    assert!(
+        matches!(unconfirmed.result, Err(TaskFailure::Plugin(PluginError::Failed(m))) if m.contains("providerid"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_errors_and_unsupported_operations() {
+    let f = fixture(5);
+    let outcome = f.misbehave("error", &limits()).await;
+    assert_eq!(
+        outcome.result,
+        Err(TaskFailure::Plugin(PluginError::Failed(
+            "the plugin reports a failure".into()
+        )))
+    );
+    let outcome = f
+        .runtime
+        .run(&f.misbehave, Operation::Start, &task(""), &limits())
+        .await;
+    assert!(
+        matches!(
+            outcome.result,
+            Err(TaskFailure::Plugin(PluginError::Unsupported(_)))
+        ),
+        "{:?}",
+        outcome.result
+    );
+    let outcome = f
+        .runtime
+        .run(&f.provider, Operation::Install, &task(""), &limits())
+        .await;
+    assert!(matches!(outcome.result, Err(TaskFailure::WrongKind(..))));
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_is_reported_with_its_message() {
+    let f = fixture(5);
+    let outcome = f.misbehave("panic", &limits()).await;
+    match outcome.result {
+        Err(TaskFailure::Panic(message)) => assert!(
+            message.contains("the plugin gave up on purpose"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_is_stopped_at_its_cpu_budget() {
+    let f = fixture(5);
+    let started = Instant::now();
+    let outcome = f.misbehave("loop", &limits()).await;
+    assert_eq!(
+        outcome.result,
+        Err(TaskFailure::CpuExhausted(Duration::from_millis(300)))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+    // and at the wall clock when that comes first
+    let wall = TaskLimits {
+        cpu: Duration::from_secs(60),
+        wall: Duration::from_millis(400),
+        ..limits()
+    };
+    let started = Instant::now();
+    assert_eq!(
+        f.misbehave("loop", &wall).await.result,
+        Err(TaskFailure::Timeout(Duration::from_millis(400)))
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_memory_bomb_is_stopped_at_its_limit() {
+    let f = fixture(5);
+    let outcome = f.misbehave("memory", &limits()).await;
+    assert_eq!(outcome.result, Err(TaskFailure::OutOfMemory(32 << 20)));
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_output_is_truncated_and_huge_results_refused() {
+    let f = fixture(5);
+    let outcome = f.misbehave("output", &limits()).await;
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(outcome.truncated);
+    assert!(
+        outcome.stdout.len() <= 64 << 10 && outcome.stdout.len() > 60_000,
+        "{}",
+        outcome.stdout.len()
+    );
+    let logged: usize = outcome.log.iter().map(|l| l.message.len()).sum();
+    assert!(logged <= 64 << 10, "{logged}");
+    let big = f.misbehave("huge-result", &limits()).await;
+    assert!(
+        matches!(
+            big.result,
+            Err(TaskFailure::ResultTooLarge { limit: 1048576, .. })
+        ),
+        "{:?}",
+        big.result
+    );
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssh_to_an_ungranted_target_is_denied() {
+    let f = fixture(5);
+    let outcome = f.misbehave("ssh", &limits()).await;
+    assert_eq!(
+        outcome.result,
+        Err(TaskFailure::Denied(
+            "ssh target 'some-other-node' is not granted to this task".into()
+        ))
+    );
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_that_keeps_trapping_is_quarantined_until_reenabled() {
+    let f = fixture(2);
+    f.misbehave("panic", &limits()).await;
+    f.misbehave("panic", &limits()).await;
+    assert!(f.misbehave.is_quarantined());
+    assert_eq!(
+        f.misbehave("error", &limits()).await.result,
+        Err(TaskFailure::Quarantined)
+    );
+    f.misbehave.reenable();
+    assert!(matches!(
+        f.misbehave("error", &limits()).await.result,
+        Err(TaskFailure::Plugin(_))
+    ));
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_tasks_run_concurrently() {
+    let f = Arc::new(fixture(5));
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let f = f.clone();
+            tokio::spawn(async move {
+                let mut t = task("");
+                t.node.nodenum = 2000 + i;
+                f.runtime
+                    .run(&f.provider, Operation::Create, &t, &limits())
+                    .await
+                    .result
+            })
+        })
+        .collect();
+    for (i, handle) in tasks.into_iter().enumerate() {
+        let result = handle
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("task {i}: {e}"));
+        assert_eq!(result.results[0].value, format!("test-{}", 2000 + i));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compiled_components_are_cached_and_checked_on_load() {
+    let cache = tempfile::tempdir().unwrap();
+    let wasm = weft_test_plugins::component("test-provider");
+    let first = runtime(cache.path(), 5).load(&wasm).unwrap();
+    let cached: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1);
+    assert!(
+        cached[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(&first.digest)
+    );
+    // a damaged cache entry is compiled again, not trusted
+    std::fs::write(&cached[0], b"not a compiled component").unwrap();
+    let again = runtime(cache.path(), 5);
+    let plugin = again.load(&wasm).unwrap();
+    assert!(
+        again
+            .run(&plugin, Operation::Create, &task(""), &limits())
+            .await
+            .result
+            .is_ok()
+    );
+    // refused components
+    let small = Runtime::new(RuntimeConfig {
+        max_component_bytes: 1000,
+        ..config(cache.path())
+    })
+    .unwrap();
+    assert!(matches!(
+        small.load(&wasm),
+        Err(weft_runtime::LoadError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        again.load(b"\0asm garbage"),
+        Err(weft_runtime::LoadError::Invalid(_))
+    ));
+}
+
+fn config(cache: &std::path::Path) -> RuntimeConfig {
+    RuntimeConfig {
+        cache_dir: cache.to_path_buf(),
+        slots: 4,
+        max_memory_bytes: 64 << 20,
+        epoch_tick: Duration::from_millis(10),
+        max_component_bytes: 32 << 20,
+        quarantine_after: 5,
+    }
+}

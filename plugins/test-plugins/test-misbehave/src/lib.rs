@@ -1,0 +1,87 @@
+//! An automator that misbehaves on request, for the host's limit tests. Its `install` reads the
+//! service action field `mode`.
+
+use weft_plugin_sdk::{
+    Automator, CapabilityRequest, ParameterSet, PluginError, PluginSpec, Task, TaskResult,
+    export_automator, log, ssh,
+};
+
+struct Misbehave;
+
+impl Automator for Misbehave {
+    fn describe() -> PluginSpec {
+        PluginSpec {
+            name: "test-misbehave".into(),
+            description: "misbehaves on request".into(),
+            admin: ParameterSet {
+                fields: vec![],
+                required: vec![],
+            },
+            user: ParameterSet {
+                fields: vec![],
+                required: vec![],
+            },
+            resource_types: vec![],
+            needs: CapabilityRequest {
+                http_hosts: vec![],
+                ssh: true,
+            },
+        }
+    }
+
+    fn install(task: Task) -> Result<TaskResult, PluginError> {
+        let mode = task
+            .service
+            .as_ref()
+            .and_then(|s| s.fields.iter().find(|f| f.key == "mode"))
+            .map(|f| f.value.clone())
+            .unwrap_or_default();
+        match mode.as_str() {
+            "panic" => panic!("the plugin gave up on purpose"),
+            "loop" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                }
+            }
+            "output" => {
+                let big = "x".repeat(8 << 20);
+                for _ in 0..4 {
+                    log::info(&big);
+                }
+                println!("{big}");
+                Ok(TaskResult {
+                    results: vec![],
+                    hostname: None,
+                    ip_addresses: vec![],
+                })
+            }
+            "huge-result" => Ok(TaskResult {
+                results: vec![weft_plugin_sdk::KeyValue {
+                    key: "big".into(),
+                    value: "y".repeat(16 << 20),
+                }],
+                hostname: None,
+                ip_addresses: vec![],
+            }),
+            "error" => Err(PluginError::Failed("the plugin reports a failure".into())),
+            "ssh" => match ssh::open("some-other-node") {
+                Ok(_) => Ok(TaskResult {
+                    results: vec![],
+                    hostname: None,
+                    ip_addresses: vec![],
+                }),
+                Err(e) => Err(PluginError::Failed(format!("{e:?}"))),
+            },
+            other => Err(PluginError::Unsupported(format!("unknown mode '{other}'"))),
+        }
+    }
+}
+
+export_automator!(Misbehave);

@@ -1,0 +1,80 @@
+//! A well-behaved provider for host tests: it logs, echoes its input and names addresses.
+
+use weft_plugin_sdk::{
+    CapabilityRequest, KeyValue, ParameterSet, PluginError, PluginSpec, Provider, Task, TaskResult,
+    export_provider, log,
+};
+
+struct TestProvider;
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+impl Provider for TestProvider {
+    fn describe() -> PluginSpec {
+        PluginSpec {
+            name: "test-provider".into(),
+            description: "creates nothing; echoes its task".into(),
+            admin: ParameterSet {
+                fields: vec![],
+                required: vec![],
+            },
+            user: ParameterSet {
+                fields: vec![],
+                required: vec![],
+            },
+            resource_types: vec![],
+            needs: CapabilityRequest {
+                http_hosts: vec![],
+                ssh: false,
+            },
+        }
+    }
+
+    fn create(task: Task) -> Result<TaskResult, PluginError> {
+        log::with_fields(log::Level::Info, "creating", &[("node", &task.node.id)]);
+        Ok(TaskResult {
+            results: vec![
+                kv("providerid", &format!("test-{}", task.node.nodenum)),
+                kv("task", &task.id),
+            ],
+            hostname: Some(format!("node-{}.test", task.node.nodenum)),
+            ip_addresses: vec![],
+        })
+    }
+
+    fn confirm(task: Task) -> Result<TaskResult, PluginError> {
+        let id = task
+            .prior_results
+            .iter()
+            .find(|kv| kv.key == "providerid")
+            .map(|kv| kv.value.clone());
+        let Some(id) = id else {
+            return Err(PluginError::Failed(
+                "confirm needs the providerid that create returned".into(),
+            ));
+        };
+        Ok(TaskResult {
+            results: vec![kv("confirmed", &id)],
+            hostname: None,
+            ip_addresses: vec![kv(
+                "bind_v4",
+                &format!("10.0.0.{}", task.node.nodenum % 250),
+            )],
+        })
+    }
+
+    fn delete(_task: Task) -> Result<TaskResult, PluginError> {
+        Ok(TaskResult {
+            results: vec![],
+            hostname: None,
+            ip_addresses: vec![],
+        })
+    }
+}
+
+export_provider!(TestProvider);
