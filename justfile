@@ -59,4 +59,4 @@ openapi:
 # run the criterion benchmarks (solver, planner); copy the figures into docs/benchmarks.md
 [group('bench')]
 bench:
-    cargo bench -p weft-solver -p weft-planner
+    cargo bench -p weft-solver -p weft-planner -p weft-runtime
