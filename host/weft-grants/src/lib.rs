@@ -348,12 +348,12 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
         AddressClass::LinkLocal
     } else if ip.is_unspecified()
         || ip.is_multicast()
-        || first == 0x2001 && ip.segments()[1] == 0x0db8
-        || first == 0x0064
+        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+        || first == 0x0064 // NAT64, which could reach private IPv4
+        || (first == 0 && ip.to_ipv4().is_some())
+    // IPv4-compatible (deprecated)
     {
-        AddressClass::Reserved // documentation, NAT64 (which could reach private IPv4)
-    } else if ip.to_ipv4().is_some() && first == 0 {
-        AddressClass::Reserved // IPv4-compatible (deprecated)
+        AddressClass::Reserved
     } else {
         AddressClass::Public
     }
