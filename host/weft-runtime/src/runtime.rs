@@ -188,6 +188,9 @@ impl Plugin {
     }
 }
 
+/// Elements a guest's function tables may grow to (indirect-call tables of compiled code).
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
 /// Interfaces a plugin may import. WASI's filesystem and sockets are absent: plugins get
 /// files through the resources capability and the network only through grants.
 const ALLOWED_IMPORTS: &[&str] = &[
@@ -345,8 +348,8 @@ impl Runtime {
 
     /// The plugin's type spec.
     pub async fn describe(&self, plugin: &Plugin) -> Result<PluginSpec, TaskFailure> {
-        let (mut store, _, _) = self.store(&TaskLimits::small());
         let limits = TaskLimits::small();
+        let (mut store, _, _) = self.store(&limits);
         let call = async {
             match &plugin.prepared {
                 Prepared::Provider(pre) => {
@@ -497,7 +500,7 @@ impl Runtime {
             table,
             limiter: Limiter {
                 memory_bytes: limits.memory_bytes.min(self.config.max_memory_bytes),
-                table_elements: 100_000,
+                table_elements: MAX_TABLE_ELEMENTS,
                 hit_memory: false,
             },
             log: Vec::new(),
