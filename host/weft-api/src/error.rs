@@ -84,6 +84,22 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Invalid(e) => write!(f, "{e}"),
+            ApiError::Unauthenticated => f.write_str("a valid token is required"),
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::Internal(m) => f.write_str(m),
+            ApiError::Unprocessable { error, explanation } => write!(f, "{error}: {explanation}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl From<FieldError> for ApiError {
     fn from(error: FieldError) -> Self {
         ApiError::Invalid(error)

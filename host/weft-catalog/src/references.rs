@@ -47,6 +47,20 @@ impl Catalog {
         }
     }
 
+    /// Removes every entity of one catalog kind (an import that replaces it).
+    pub fn clear(&mut self, kind: EntityKind) {
+        match kind {
+            EntityKind::Providers => self.providers.clear(),
+            EntityKind::Hardwaretypes => self.hardwaretypes.clear(),
+            EntityKind::Imagetypes => self.imagetypes.clear(),
+            EntityKind::Services => self.services.clear(),
+            EntityKind::Clustertemplates => self.clustertemplates.clear(),
+            EntityKind::Partialtemplates => self.partialtemplates.clear(),
+            EntityKind::Providertypes => self.providertypes.clear(),
+            EntityKind::Automatortypes => self.automatortypes.clear(),
+        }
+    }
+
     /// Whether an entity of `kind` named `name` is in the snapshot.
     pub fn contains(&self, kind: EntityKind, name: &str) -> bool {
         match kind {

@@ -42,7 +42,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let state = weft_api::AppState::new(store.clone())
         .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        .context("cannot read the superadmin tenant")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

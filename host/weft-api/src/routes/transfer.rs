@@ -85,7 +85,7 @@ async fn import(
             continue;
         };
         if mode == ImportMode::Replace {
-            clear(&mut catalog, kind);
+            catalog.clear(kind);
         }
         let mut names = BTreeSet::new();
         let mut entities = Vec::new();
@@ -161,18 +161,6 @@ async fn import(
 struct Parsed {
     entity: Entity,
     body: Map<String, Value>,
-}
-
-fn clear(catalog: &mut weft_catalog::Catalog, kind: EntityKind) {
-    match kind {
-        EntityKind::Providers => catalog.providers.clear(),
-        EntityKind::Hardwaretypes => catalog.hardwaretypes.clear(),
-        EntityKind::Imagetypes => catalog.imagetypes.clear(),
-        EntityKind::Services => catalog.services.clear(),
-        EntityKind::Clustertemplates => catalog.clustertemplates.clear(),
-        EntityKind::Partialtemplates => catalog.partialtemplates.clear(),
-        EntityKind::Providertypes | EntityKind::Automatortypes => {}
-    }
 }
 
 /// Merge a template's parent and partials into the template clusters are created from.
