@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `weft` binary as a process, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
+mod plugin;
 mod process;
 mod server;

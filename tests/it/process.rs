@@ -131,6 +131,16 @@ impl Drop for Server {
     }
 }
 
+/// Runs `weft` with arguments; returns (success, stdout, stderr).
+pub(crate) fn weft_output(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(weft_binary()).args(args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// Runs `weft` with arguments against a server; returns (success, stderr).
 pub(crate) fn weft(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let mut command = Command::new(weft_binary());

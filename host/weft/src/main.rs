@@ -1,6 +1,7 @@
 //! The `weft` binary: one executable with subcommands, each a thin shim over the library crates.
 
 mod catalog_cmd;
+mod plugin_cmd;
 mod server_cmd;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,8 @@ enum Command {
     Server(server_cmd::ServerArgs),
     /// Import or export a catalog through a running server.
     Catalog(catalog_cmd::CatalogArgs),
+    /// Run a plugin locally against the real host, for plugin authors.
+    Plugin(plugin_cmd::PluginArgs),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
 }
@@ -46,6 +49,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,
             Command::Catalog(args) => catalog_cmd::run(args).await,
+            Command::Plugin(args) => plugin_cmd::run(args).await,
             Command::Openapi => {
                 println!("{}", serde_json::to_string_pretty(weft_api::openapi())?);
                 Ok(())
