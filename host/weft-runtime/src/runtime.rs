@@ -90,11 +90,57 @@ pub enum Operation {
 }
 
 impl Operation {
+    pub const ALL: [Operation; 10] = [
+        Operation::Create,
+        Operation::Confirm,
+        Operation::Delete,
+        Operation::Bootstrap,
+        Operation::Install,
+        Operation::Configure,
+        Operation::Initialize,
+        Operation::Start,
+        Operation::Stop,
+        Operation::Remove,
+    ];
+
+    /// The lower-case name (`create`, `install`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Confirm => "confirm",
+            Operation::Delete => "delete",
+            Operation::Bootstrap => "bootstrap",
+            Operation::Install => "install",
+            Operation::Configure => "configure",
+            Operation::Initialize => "initialize",
+            Operation::Start => "start",
+            Operation::Stop => "stop",
+            Operation::Remove => "remove",
+        }
+    }
+
     pub fn kind(self) -> PluginKind {
         match self {
             Operation::Create | Operation::Confirm | Operation::Delete => PluginKind::Provider,
             _ => PluginKind::Automator,
         }
+    }
+}
+
+impl std::str::FromStr for Operation {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Operation, String> {
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
+                format!(
+                    "'{text}' is not an operation: use one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -141,6 +187,25 @@ pub enum TaskFailure {
     Quarantined,
     #[error("no instance slot is free: {0}")]
     NoSlot(String),
+}
+
+impl TaskFailure {
+    /// A short name for the kind of failure, for logs and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TaskFailure::Plugin(_) => "plugin",
+            TaskFailure::CpuExhausted(_) => "cpu",
+            TaskFailure::Timeout(_) => "timeout",
+            TaskFailure::OutOfMemory(_) => "memory",
+            TaskFailure::Panic(_) => "panic",
+            TaskFailure::Denied(_) => "denied",
+            TaskFailure::ResultTooLarge { .. } => "result-too-large",
+            TaskFailure::Trap(_) => "trap",
+            TaskFailure::WrongKind(..) => "wrong-kind",
+            TaskFailure::Quarantined => "quarantined",
+            TaskFailure::NoSlot(_) => "no-slot",
+        }
+    }
 }
 
 /// What a task produced.

@@ -13,12 +13,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use weft_runtime::{
-    KeyValue, NodeInfo, Operation, Runtime, RuntimeConfig, ServiceAction, Task, TaskFailure,
-    TaskLimits,
+    KeyValue, NodeInfo, Operation, Runtime, RuntimeConfig, ServiceAction, Task, TaskLimits,
 };
 
 #[derive(Args)]
@@ -40,9 +39,10 @@ enum PluginCommand {
         /// The task as JSON (see `weft plugin run --help`).
         #[arg(long)]
         task: PathBuf,
-        /// The operation; default: create for providers, install for automators.
-        #[arg(long, value_enum)]
-        operation: Option<Op>,
+        /// The operation (create, confirm, delete, bootstrap, install, ...); default: create for
+        /// providers, install for automators.
+        #[arg(long)]
+        operation: Option<Operation>,
         /// CPU budget in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         cpu_ms: u64,
@@ -53,37 +53,6 @@ enum PluginCommand {
         #[arg(long, default_value_t = 256)]
         memory_mb: usize,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Op {
-    Create,
-    Confirm,
-    Delete,
-    Bootstrap,
-    Install,
-    Configure,
-    Initialize,
-    Start,
-    Stop,
-    Remove,
-}
-
-impl From<Op> for Operation {
-    fn from(op: Op) -> Operation {
-        match op {
-            Op::Create => Operation::Create,
-            Op::Confirm => Operation::Confirm,
-            Op::Delete => Operation::Delete,
-            Op::Bootstrap => Operation::Bootstrap,
-            Op::Install => Operation::Install,
-            Op::Configure => Operation::Configure,
-            Op::Initialize => Operation::Initialize,
-            Op::Start => Operation::Start,
-            Op::Stop => Operation::Stop,
-            Op::Remove => Operation::Remove,
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -250,7 +219,7 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
             let file: TaskFile = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a task", task_path.display()))?;
             let operation: Operation = match (operation, loaded.kind()) {
-                (Some(op), _) => op.into(),
+                (Some(op), _) => op,
                 (None, weft_runtime::PluginKind::Provider) => Operation::Create,
                 (None, weft_runtime::PluginKind::Automator) => Operation::Install,
             };
@@ -277,7 +246,7 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
                 ),
                 Err(failure) => (
                     "failed",
-                    json!({"kind": failure_kind(failure), "message": failure.to_string()}),
+                    json!({"kind": failure.kind(), "message": failure.to_string()}),
                 ),
             };
             println!(
@@ -293,21 +262,5 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-    }
-}
-
-fn failure_kind(failure: &TaskFailure) -> &'static str {
-    match failure {
-        TaskFailure::Plugin(_) => "plugin",
-        TaskFailure::CpuExhausted(_) => "cpu",
-        TaskFailure::Timeout(_) => "timeout",
-        TaskFailure::OutOfMemory(_) => "memory",
-        TaskFailure::Panic(_) => "panic",
-        TaskFailure::Denied(_) => "denied",
-        TaskFailure::ResultTooLarge { .. } => "result-too-large",
-        TaskFailure::Trap(_) => "trap",
-        TaskFailure::WrongKind(..) => "wrong-kind",
-        TaskFailure::Quarantined => "quarantined",
-        TaskFailure::NoSlot(_) => "no-slot",
     }
 }
