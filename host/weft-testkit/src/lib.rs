@@ -1,8 +1,10 @@
-//! Test support: real databases and the shared fixtures.
+//! Test support: real databases, a real sshd, and the shared fixtures.
 //!
 //! PostgreSQL tests need `WEFT_TEST_DATABASE_URL` (`just test` starts a server and sets it); a
 //! missing URL is a loud failure, never a skip. Each test gets its own schema, so tests run in
 //! parallel against one server.
+
+pub mod sshd;
 
 use std::path::PathBuf;
 
