@@ -17,6 +17,7 @@ run *ARGS:
 test *ARGS:
     export WEFT_TEST_DATABASE_URL="${WEFT_TEST_DATABASE_URL:-$(scripts/start-postgres.sh)}"; \
     cargo test --workspace {{ARGS}}
+    cargo test --manifest-path sdk/Cargo.toml --features testing
 
 # run only the pure-library tests (no database needed)
 [group('test')]
@@ -36,6 +37,8 @@ lint:
     cargo fmt --all --check --manifest-path plugins/Cargo.toml
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --all-targets -- -D warnings
+    cargo clippy --manifest-path sdk/Cargo.toml --target wasm32-wasip2 -- -D warnings
+    cargo clippy --manifest-path sdk/Cargo.toml --features testing --all-targets -- -D warnings
 
 # check the crate dependency rules of ARCHITECTURE.md
 [group('check')]

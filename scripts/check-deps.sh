@@ -25,5 +25,7 @@ forbid weft-store axum reqwest
 forbid weft-api reqwest wasmtime
 # the plugin runtime knows nothing about the database or the HTTP API
 forbid weft-runtime sqlx axum weft-store weft-api
+# SSH is a client library: no database, no HTTP, no wasm
+forbid weft-ssh sqlx axum reqwest wasmtime
 if [ "$failed" = 0 ]; then echo "dependency rules hold"; fi
 exit "$failed"

@@ -3,71 +3,74 @@
 //! `cargo build --release --target wasm32-wasip2`.
 //!
 //! Every operation has a default that answers `PluginError::Unsupported`, so a plugin
-//! implements only what it does. [`log`] writes to the task's log. The WIT this binds to is
-//! `wit/weft-plugin` (package `weft:plugin@0.1.0`).
+//! implements only what it does. The host's capabilities, each granted per task:
+//! [`log`], [`http`] (over `wasi:http`), [`ssh`], [`resources`] and [`secrets`].
+//! With the `testing` feature, [`testing::MockHost`] answers them natively, so plugins
+//! unit-test with `cargo test`. The WIT this binds to is `wit/weft-plugin`
+//! (package `weft:plugin@0.1.0`).
 
 #[doc(hidden)]
-pub mod bindings {
-    pub mod provider {
-        wit_bindgen::generate!({
-            path: "../wit/weft-plugin",
-            world: "provider",
-            pub_export_macro: true,
-            export_macro_name: "export_provider_world",
-            default_bindings_module: "weft_plugin_sdk::bindings::provider",
-            generate_all,
-        });
-    }
-    pub mod automator {
-        wit_bindgen::generate!({
-            path: "../wit/weft-plugin",
-            world: "automator",
-            pub_export_macro: true,
-            export_macro_name: "export_automator_world",
-            default_bindings_module: "weft_plugin_sdk::bindings::automator",
-            with: {
-                "weft:plugin/types@0.1.0": super::provider::weft::plugin::types,
-                "weft:plugin/log@0.1.0": super::provider::weft::plugin::log,
-                "weft:plugin/ssh@0.1.0": super::provider::weft::plugin::ssh,
-            },
-        });
-    }
-}
+pub mod bindings;
+
+mod backend;
+pub mod http;
+pub mod log;
+pub mod resources;
+pub mod secrets;
+pub mod ssh;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub mod testing;
 
 pub use bindings::provider::weft::plugin::types::{
     CapabilityRequest, FieldError, FieldSchema, KeyValue, NodeInfo, ParameterSet, PluginError,
     PluginSpec, ResourceFormat, ResourceType, ServiceAction, Task, TaskResult,
 };
 
-/// SSH sessions to the task's node.
-pub mod ssh {
-    pub use crate::bindings::provider::weft::plugin::ssh::{ExecOutput, Session, SshError, open};
+impl Task {
+    /// A provider field by name (sensitive fields are not here: see [`secrets`]).
+    pub fn provider_field(&self, name: &str) -> Option<&str> {
+        self.provider_fields
+            .iter()
+            .find(|kv| kv.key == name)
+            .map(|kv| kv.value.as_str())
+    }
+
+    /// A field of the service action this task runs.
+    pub fn action_field(&self, name: &str) -> Option<&str> {
+        self.service
+            .as_ref()?
+            .fields
+            .iter()
+            .find(|kv| kv.key == name)
+            .map(|kv| kv.value.as_str())
+    }
+
+    /// A result an earlier task of this node returned.
+    pub fn prior_result(&self, name: &str) -> Option<&str> {
+        self.prior_results
+            .iter()
+            .find(|kv| kv.key == name)
+            .map(|kv| kv.value.as_str())
+    }
 }
 
-/// Writes to the task's log.
-pub mod log {
-    pub use crate::bindings::provider::weft::plugin::log::Level;
-    use crate::bindings::provider::weft::plugin::log::log;
+impl TaskResult {
+    /// No results.
+    pub fn empty() -> TaskResult {
+        TaskResult {
+            results: vec![],
+            hostname: None,
+            ip_addresses: vec![],
+        }
+    }
 
-    pub fn info(message: &str) {
-        log(Level::Info, message, &[]);
-    }
-    pub fn warn(message: &str) {
-        log(Level::Warn, message, &[]);
-    }
-    pub fn error(message: &str) {
-        log(Level::Error, message, &[]);
-    }
-    pub fn debug(message: &str) {
-        log(Level::Debug, message, &[]);
-    }
-    /// A line with structured fields.
-    pub fn with_fields(level: Level, message: &str, fields: &[(&str, &str)]) {
-        let fields: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        log(level, message, &fields);
+    /// Adds a result handed to this node's later tasks.
+    pub fn with(mut self, key: &str, value: &str) -> TaskResult {
+        self.results.push(KeyValue {
+            key: key.into(),
+            value: value.into(),
+        });
+        self
     }
 }
 

@@ -99,6 +99,39 @@ fn authors_describe_and_run_plugins_locally() {
         "cpu"
     );
 
+    // grants on the command line: a resource folder and a secret
+    let resources = dir.path().join("resources");
+    std::fs::create_dir_all(&resources).unwrap();
+    std::fs::write(resources.join("motd"), "hello from resources").unwrap();
+    let steps = dir.path().join("steps.json");
+    std::fs::write(
+        &steps,
+        json!({"id": "t1", "clusterId": "c1",
+            "node": {"id": "n1", "nodenum": 1000, "hardwaretype": "small", "imagetype": "debian"},
+            "service": {"name": "svc", "fields": {"steps": "read motd\nreveal token"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = weft_output(&[
+        "plugin",
+        "run",
+        &component("test-capabilities"),
+        "--task",
+        steps.to_str().unwrap(),
+        "--resources",
+        resources.to_str().unwrap(),
+        "--secret",
+        "token=tok-98765",
+        "--cache-dir",
+        cache,
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let run: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(run["outcome"]["results"]["step-0"], "hello from resources");
+    assert_eq!(run["outcome"]["results"]["step-1"], "[redacted]");
+    assert_eq!(run["audit"][0]["action"], "secret.reveal");
+    assert!(!stdout.contains("tok-98765"));
+
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, r#"{"id": "t1"}"#).unwrap();
     let (ok, _, stderr) = weft_output(&[

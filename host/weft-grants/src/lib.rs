@@ -123,6 +123,16 @@ impl HttpGrant {
         Ok(HttpGrant { scheme, host, port })
     }
 
+    /// Whether this grant allows `scheme://host[:port]` (the URL check of one grant).
+    pub fn allows(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
+        let scheme = match scheme {
+            "https" => Scheme::Https,
+            "http" => Scheme::Http,
+            _ => return false,
+        };
+        self.matches(scheme, host, port.unwrap_or(scheme.default_port()))
+    }
+
     fn port(&self) -> u16 {
         self.port.unwrap_or(self.scheme.default_port())
     }

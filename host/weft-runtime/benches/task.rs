@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use criterion::Criterion;
-use weft_runtime::{NodeInfo, Operation, Runtime, RuntimeConfig, Task, TaskLimits};
+use weft_runtime::{Capabilities, NodeInfo, Operation, Runtime, RuntimeConfig, Task, TaskLimits};
 
 /// The native plugin: the same work as the test provider's `create`.
 fn native_plugin() {
@@ -83,7 +83,13 @@ fn main() {
     group.bench_function("wasm-component/instantiate+create", |b| {
         b.iter(|| {
             tokio
-                .block_on(runtime.run(&plugin, Operation::Create, &task, &limits))
+                .block_on(runtime.run(
+                    &plugin,
+                    Operation::Create,
+                    &task,
+                    &Capabilities::none(),
+                    &limits,
+                ))
                 .result
                 .unwrap()
         })

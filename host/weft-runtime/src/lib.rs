@@ -9,20 +9,28 @@
 //! each task a fresh `Store` with memory, CPU (epoch), wall-clock, output and resource-table
 //! limits.
 //!
+//! Capabilities are deny-by-default: a task reaches only what its [`Capabilities`] grant (HTTP
+//! endpoints and Unix sockets checked per request, SSH targets with pinned host keys, its
+//! plugin's read-only resources, opaque secrets), and every use is audited
+//! ([`TaskOutcome::audit`]).
+//!
 //! Architecture invariant: knows nothing about the database, HTTP API or engine; it runs one
-//! task given a component and grants. Capabilities are deny-by-default: this version grants no
-//! SSH target and links no outbound HTTP, so a plugin reaches nothing outside its sandbox.
+//! task given a component and its capabilities.
 
 mod bindings;
+mod capabilities;
 mod host;
 mod output;
 mod runtime;
+mod scrub;
 
 pub use bindings::types::{
     CapabilityRequest, FieldError, FieldSchema, KeyValue, NodeInfo, ParameterSet, PluginError,
     PluginSpec, ResourceFormat, ResourceType, ServiceAction, Task, TaskResult,
 };
+pub use capabilities::{AuditEntry, Capabilities, Credential};
 pub use host::LogLine;
+pub use host::egress::{UNIX_SOCKET_HEADER, UNIX_SOCKET_HOST};
 pub use runtime::{
     LoadError, Operation, Plugin, PluginKind, Runtime, RuntimeConfig, TaskFailure, TaskLimits,
     TaskOutcome,

@@ -16,7 +16,10 @@ use wasmtime_wasi::WasiCtxBuilder;
 use crate::bindings::automator::AutomatorPre;
 use crate::bindings::provider::ProviderPre;
 use crate::bindings::types::{PluginError, PluginSpec, Task, TaskResult};
-use crate::host::{Limiter, LogLine, TaskState};
+use crate::capabilities::{AuditEntry, Capabilities};
+use crate::host::egress::{Egress, EgressPolicy};
+use crate::host::ssh::SshState;
+use crate::host::{Events, Limiter, LogLine, TaskState};
 use crate::output::CappedOutput;
 
 /// How the process's runtime is set up.
@@ -51,6 +54,8 @@ pub struct TaskLimits {
     pub result_bytes: usize,
     /// Host resources (sessions, streams) a task may hold at once.
     pub table_entries: usize,
+    /// The largest file read from the plugin's resources or downloaded over SSH.
+    pub file_bytes: usize,
 }
 
 impl TaskLimits {
@@ -63,6 +68,7 @@ impl TaskLimits {
             output_bytes: 64 << 10,
             result_bytes: 1 << 20,
             table_entries: 64,
+            file_bytes: 1 << 20,
         }
     }
 }
@@ -187,6 +193,8 @@ pub enum TaskFailure {
     Quarantined,
     #[error("no instance slot is free: {0}")]
     NoSlot(String),
+    #[error("the task's resources cannot be opened: {0}")]
+    Setup(String),
 }
 
 impl TaskFailure {
@@ -204,6 +212,7 @@ impl TaskFailure {
             TaskFailure::WrongKind(..) => "wrong-kind",
             TaskFailure::Quarantined => "quarantined",
             TaskFailure::NoSlot(_) => "no-slot",
+            TaskFailure::Setup(_) => "setup",
         }
     }
 }
@@ -218,6 +227,11 @@ pub struct TaskOutcome {
     /// Some output (stdout, stderr or log) was cut at the limit.
     pub truncated: bool,
     pub elapsed: Duration,
+    /// Every use of a capability (HTTP requests, SSH commands, secret reveals), in order.
+    pub audit: Vec<AuditEntry>,
+    /// Host keys seen on first contact with SSH targets whose policy was pin-on-first-use:
+    /// (target, key), for the caller to pin.
+    pub learned_host_keys: Vec<(String, String)>,
 }
 
 enum Prepared {
@@ -260,6 +274,8 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 /// files through the resources capability and the network only through grants.
 const ALLOWED_IMPORTS: &[&str] = &[
     "weft:plugin/",
+    "wasi:http/types@0.2",
+    "wasi:http/outgoing-handler@0.2",
     "wasi:io/",
     "wasi:cli/",
     "wasi:clocks/",
@@ -303,6 +319,18 @@ impl Runtime {
         crate::bindings::log::add_to_linker::<TaskState, HasSelf<TaskState>>(&mut linker, |s| s)
             .map_err(LoadError::Engine)?;
         crate::bindings::ssh::add_to_linker::<TaskState, HasSelf<TaskState>>(&mut linker, |s| s)
+            .map_err(LoadError::Engine)?;
+        crate::bindings::resources::add_to_linker::<TaskState, HasSelf<TaskState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(LoadError::Engine)?;
+        crate::bindings::secrets::add_to_linker::<TaskState, HasSelf<TaskState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(LoadError::Engine)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(LoadError::Engine)?;
         std::fs::create_dir_all(&config.cache_dir)?;
 
@@ -414,7 +442,9 @@ impl Runtime {
     /// The plugin's type spec.
     pub async fn describe(&self, plugin: &Plugin) -> Result<PluginSpec, TaskFailure> {
         let limits = TaskLimits::small();
-        let (mut store, _, _) = self.store(&limits);
+        let (mut store, _, _) = self
+            .store(&limits, &Capabilities::none())
+            .map_err(TaskFailure::Setup)?;
         let call = async {
             match &plugin.prepared {
                 Prepared::Provider(pre) => {
@@ -447,6 +477,7 @@ impl Runtime {
         plugin: &Plugin,
         operation: Operation,
         task: &Task,
+        capabilities: &Capabilities,
         limits: &TaskLimits,
     ) -> TaskOutcome {
         let started = Instant::now();
@@ -457,6 +488,8 @@ impl Runtime {
             stderr: String::new(),
             truncated: false,
             elapsed: started.elapsed(),
+            audit: Vec::new(),
+            learned_host_keys: Vec::new(),
         };
         if plugin.is_quarantined() {
             return failed(TaskFailure::Quarantined);
@@ -464,7 +497,10 @@ impl Runtime {
         if operation.kind() != plugin.kind() {
             return failed(TaskFailure::WrongKind(plugin.kind(), operation));
         }
-        let (mut store, stdout, stderr) = self.store(limits);
+        let (mut store, stdout, stderr) = match self.store(limits, capabilities) {
+            Ok(parts) => parts,
+            Err(reason) => return failed(TaskFailure::Setup(reason)),
+        };
         let call = async {
             use crate::bindings::automator::Automator;
             use crate::bindings::provider::Provider;
@@ -513,7 +549,7 @@ impl Runtime {
                     Ok(result)
                 }
             }
-            Ok(Ok(Err(error))) => match store.data().denied.clone() {
+            Ok(Ok(Err(error))) => match store.data().denied() {
                 Some(denied) => Err(TaskFailure::Denied(denied)),
                 None => Err(TaskFailure::Plugin(error)),
             },
@@ -538,18 +574,32 @@ impl Runtime {
             plugin.consecutive_traps.store(0, Ordering::Relaxed);
         }
         let state = store.into_data();
-        TaskOutcome {
+        let audit = state
+            .events
+            .lock()
+            .map(|mut events| std::mem::take(&mut events.audit))
+            .unwrap_or_default();
+        let mut outcome = TaskOutcome {
             result,
             truncated: state.log_cut || stdout_cut || stderr_cut,
             log: state.log,
             stdout: stdout_text,
             stderr: stderr_text,
             elapsed: started.elapsed(),
-        }
+            audit,
+            learned_host_keys: state.ssh.learned,
+        };
+        crate::scrub::scrub(&mut outcome, capabilities.secrets.values());
+        outcome
     }
 
-    /// A fresh store for one task: no environment, no files, no network, capped output.
-    fn store(&self, limits: &TaskLimits) -> (Store<TaskState>, CappedOutput, CappedOutput) {
+    /// A fresh store for one task: no environment, no files, no sockets, capped output; only
+    /// what `capabilities` grant, through the host interfaces.
+    fn store(
+        &self,
+        limits: &TaskLimits,
+        capabilities: &Capabilities,
+    ) -> Result<(Store<TaskState>, CappedOutput, CappedOutput), String> {
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
         let wasi = WasiCtxBuilder::new()
@@ -560,6 +610,14 @@ impl Runtime {
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.table_entries);
         let tick = self.config.epoch_tick.as_nanos().max(1);
+        let resources = match &capabilities.resources {
+            Some(path) => Some(
+                cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority())
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let events = Arc::new(std::sync::Mutex::new(Events::default()));
         let state = TaskState {
             wasi,
             table,
@@ -575,7 +633,24 @@ impl Runtime {
             ticks: 0,
             tick_budget: (limits.cpu.as_nanos() / tick).max(1) as u64,
             out_of_cpu: false,
-            denied: None,
+            egress: Egress {
+                policy: Arc::new(EgressPolicy {
+                    grants: capabilities.grants.clone(),
+                    credentials: capabilities.credentials.clone(),
+                }),
+                events: events.clone(),
+            },
+            events,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            ssh: SshState {
+                targets: capabilities.ssh.clone(),
+                learned: Vec::new(),
+                keep: limits.output_bytes,
+                download_limit: limits.file_bytes,
+            },
+            resources,
+            resource_limit: limits.file_bytes,
+            secrets: capabilities.secrets.clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -591,7 +666,7 @@ impl Runtime {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        (store, stdout, stderr)
+        Ok((store, stdout, stderr))
     }
 }
 
@@ -621,8 +696,8 @@ fn classify(
     if state.limiter.hit_memory {
         return TaskFailure::OutOfMemory(state.limiter.memory_bytes);
     }
-    if let Some(denied) = &state.denied {
-        return TaskFailure::Denied(denied.clone());
+    if let Some(denied) = state.denied() {
+        return TaskFailure::Denied(denied);
     }
     let text = format!("{error:#}");
     if text.contains("pooling") || text.contains("maximum concurrent") {

@@ -52,7 +52,87 @@ enum PluginCommand {
         /// Memory limit in MiB.
         #[arg(long, default_value_t = 256)]
         memory_mb: usize,
+        #[command(flatten)]
+        grants: Box<GrantArgs>,
     },
+}
+
+/// What the task may reach; nothing unless granted here, as on a worker.
+#[derive(Args)]
+struct GrantArgs {
+    /// An HTTP endpoint the plugin may call, `https://host[:port]` (repeatable).
+    #[arg(long = "allow-http", value_name = "URL")]
+    http: Vec<String>,
+    /// A Unix socket the plugin may speak HTTP over (repeatable).
+    #[arg(long = "allow-unix-socket", value_name = "PATH")]
+    unix_sockets: Vec<String>,
+    /// The `authorization` header the host adds for an endpoint: `https://host=Bearer ...`.
+    #[arg(long = "credential", value_name = "URL=VALUE")]
+    credentials: Vec<String>,
+    /// An SSH target: `NAME=USER@HOST:PORT`; its host key is pinned on first use and printed.
+    #[arg(long = "ssh", value_name = "NAME=USER@HOST:PORT")]
+    ssh: Vec<String>,
+    /// The private key (OpenSSH format) for the SSH targets.
+    #[arg(long)]
+    ssh_key: Option<PathBuf>,
+    /// The plugin's resource folder (read-only).
+    #[arg(long)]
+    resources: Option<PathBuf>,
+    /// A secret handed to the plugin as a handle: `NAME=VALUE` (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    secrets: Vec<String>,
+}
+
+impl GrantArgs {
+    fn capabilities(&self) -> anyhow::Result<weft_runtime::Capabilities> {
+        let split = |text: &str, flag: &str| -> anyhow::Result<(String, String)> {
+            text.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .with_context(|| format!("--{flag} '{text}': expected NAME=VALUE"))
+        };
+        let mut caps = weft_runtime::Capabilities::none();
+        for url in &self.http {
+            caps.grants.http.push(weft_grants::HttpGrant::parse(url)?);
+        }
+        caps.grants.unix_sockets = self.unix_sockets.clone();
+        for text in &self.credentials {
+            let (url, value) = split(text, "credential")?;
+            caps.credentials.push(weft_runtime::Credential {
+                endpoint: weft_grants::HttpGrant::parse(&url)?,
+                authorization: value,
+            });
+        }
+        if !self.ssh.is_empty() {
+            let path = self
+                .ssh_key
+                .as_ref()
+                .context("--ssh needs --ssh-key with the private key")?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let key = weft_ssh::KeyPair::from_openssh(&text)?;
+            for spec in &self.ssh {
+                let (name, destination) = split(spec, "ssh")?;
+                let (user, address) = destination
+                    .split_once('@')
+                    .with_context(|| format!("--ssh '{spec}': expected NAME=USER@HOST:PORT"))?;
+                caps.ssh.insert(
+                    name,
+                    weft_ssh::Target {
+                        address: address.to_string(),
+                        user: user.to_string(),
+                        key: key.clone(),
+                        host_key: weft_ssh::HostKeyPolicy::PinOnFirstUse,
+                    },
+                );
+            }
+        }
+        caps.resources = self.resources.clone();
+        for text in &self.secrets {
+            let (name, value) = split(text, "secret")?;
+            caps.secrets.insert(name, value);
+        }
+        Ok(caps)
+    }
 }
 
 #[derive(Deserialize)]
@@ -196,7 +276,7 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
             };
             let out = json!({"name": spec.name, "description": spec.description,
                 "parameters": {"admin": fields(&spec.admin), "user": fields(&spec.user)},
-                "needs": {"httpHosts": spec.needs.http_hosts, "ssh": spec.needs.ssh}});
+                "needs": {"httpHosts": spec.needs.http_hosts, "unixSockets": spec.needs.unix_sockets, "ssh": spec.needs.ssh}});
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
@@ -207,7 +287,9 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
             cpu_ms,
             timeout_s,
             memory_mb,
+            grants,
         } => {
+            let capabilities = grants.capabilities()?;
             let runtime = runtime(args.cache_dir, memory_mb)?;
             let bytes = std::fs::read(&plugin)
                 .with_context(|| format!("cannot read {}", plugin.display()))?;
@@ -230,8 +312,11 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
                 output_bytes: 1 << 20,
                 result_bytes: 1 << 20,
                 table_entries: 256,
+                file_bytes: 16 << 20,
             };
-            let outcome = runtime.run(&loaded, operation, &task(file), &limits).await;
+            let outcome = runtime
+                .run(&loaded, operation, &task(file), &capabilities, &limits)
+                .await;
             let log: Vec<Value> = outcome
                 .log
                 .iter()
@@ -254,7 +339,9 @@ pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
                 serde_json::to_string_pretty(
                     &json!({"status": status, "outcome": body, "log": log,
                 "stdout": outcome.stdout, "stderr": outcome.stderr, "truncated": outcome.truncated,
-                "elapsedMs": outcome.elapsed.as_millis() as u64})
+                "elapsedMs": outcome.elapsed.as_millis() as u64,
+                "audit": outcome.audit.iter().map(|a| json!({"action": a.action, "detail": a.detail})).collect::<Vec<_>>(),
+                "learnedHostKeys": outcome.learned_host_keys.iter().map(|(t, k)| (t.clone(), json!(k))).collect::<serde_json::Map<_, _>>()})
                 )?
             );
             if outcome.result.is_err() {

@@ -5,9 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod capabilities;
+
 use weft_runtime::{
-    KeyValue, NodeInfo, Operation, PluginError, Runtime, RuntimeConfig, ServiceAction, Task,
-    TaskFailure, TaskLimits,
+    Capabilities, KeyValue, NodeInfo, Operation, PluginError, Runtime, RuntimeConfig,
+    ServiceAction, Task, TaskFailure, TaskLimits,
 };
 
 fn runtime(cache: &std::path::Path, quarantine_after: u32) -> Runtime {
@@ -30,6 +32,7 @@ fn limits() -> TaskLimits {
         output_bytes: 64 << 10,
         result_bytes: 1 << 20,
         table_entries: 32,
+        file_bytes: 1 << 20,
     }
 }
 
@@ -97,7 +100,13 @@ fn fixture(quarantine_after: u32) -> Fixture {
 impl Fixture {
     async fn misbehave(&self, mode: &str, limits: &TaskLimits) -> weft_runtime::TaskOutcome {
         self.runtime
-            .run(&self.misbehave, Operation::Install, &task(mode), limits)
+            .run(
+                &self.misbehave,
+                Operation::Install,
+                &task(mode),
+                &Capabilities::none(),
+                limits,
+            )
             .await
     }
 
@@ -105,7 +114,13 @@ impl Fixture {
     async fn still_serves(&self) {
         let outcome = self
             .runtime
-            .run(&self.provider, Operation::Create, &task(""), &limits())
+            .run(
+                &self.provider,
+                Operation::Create,
+                &task(""),
+                &Capabilities::none(),
+                &limits(),
+            )
             .await;
         assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     }
@@ -119,7 +134,13 @@ async fn happy_path_describe_create_confirm() {
     assert!(f.runtime.describe(&f.misbehave).await.unwrap().needs.ssh);
     let created = f
         .runtime
-        .run(&f.provider, Operation::Create, &task(""), &limits())
+        .run(
+            &f.provider,
+            Operation::Create,
+            &task(""),
+            &Capabilities::none(),
+            &limits(),
+        )
         .await;
     let result = created.result.unwrap();
     assert_eq!(result.results[0], kv("providerid", "test-1001"));
@@ -137,14 +158,26 @@ async fn happy_path_describe_create_confirm() {
     confirm.prior_results = result.results.clone();
     let confirmed = f
         .runtime
-        .run(&f.provider, Operation::Confirm, &confirm, &limits())
+        .run(
+            &f.provider,
+            Operation::Confirm,
+            &confirm,
+            &Capabilities::none(),
+            &limits(),
+        )
         .await
         .result
         .unwrap();
     assert_eq!(confirmed.ip_addresses, vec![kv("bind_v4", "10.0.0.1")]);
     let unconfirmed = f
         .runtime
-        .run(&f.provider, Operation::Confirm, &task(""), &limits())
+        .run(
+            &f.provider,
+            Operation::Confirm,
+            &task(""),
+            &Capabilities::none(),
+            &limits(),
+        )
         .await;
     assert!(
         matches!(unconfirmed.result, Err(TaskFailure::Plugin(PluginError::Failed(m))) if m.contains("providerid"))
@@ -163,7 +196,13 @@ async fn plugin_errors_and_unsupported_operations() {
     );
     let outcome = f
         .runtime
-        .run(&f.misbehave, Operation::Start, &task(""), &limits())
+        .run(
+            &f.misbehave,
+            Operation::Start,
+            &task(""),
+            &Capabilities::none(),
+            &limits(),
+        )
         .await;
     assert!(
         matches!(
@@ -175,7 +214,13 @@ async fn plugin_errors_and_unsupported_operations() {
     );
     let outcome = f
         .runtime
-        .run(&f.provider, Operation::Install, &task(""), &limits())
+        .run(
+            &f.provider,
+            Operation::Install,
+            &task(""),
+            &Capabilities::none(),
+            &limits(),
+        )
         .await;
     assert!(matches!(outcome.result, Err(TaskFailure::WrongKind(..))));
     f.still_serves().await;
@@ -298,7 +343,13 @@ async fn two_hundred_tasks_run_concurrently() {
                 let mut t = task("");
                 t.node.nodenum = 2000 + i;
                 f.runtime
-                    .run(&f.provider, Operation::Create, &t, &limits())
+                    .run(
+                        &f.provider,
+                        Operation::Create,
+                        &t,
+                        &Capabilities::none(),
+                        &limits(),
+                    )
                     .await
                     .result
             })
@@ -337,7 +388,13 @@ async fn compiled_components_are_cached_and_checked_on_load() {
     let plugin = again.load(&wasm).unwrap();
     assert!(
         again
-            .run(&plugin, Operation::Create, &task(""), &limits())
+            .run(
+                &plugin,
+                Operation::Create,
+                &task(""),
+                &Capabilities::none(),
+                &limits()
+            )
             .await
             .result
             .is_ok()

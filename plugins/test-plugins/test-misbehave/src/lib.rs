@@ -24,6 +24,7 @@ impl Automator for Misbehave {
             resource_types: vec![],
             needs: CapabilityRequest {
                 http_hosts: vec![],
+                unix_sockets: vec![],
                 ssh: true,
             },
         }

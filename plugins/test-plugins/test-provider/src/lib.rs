@@ -30,6 +30,7 @@ impl Provider for TestProvider {
             resource_types: vec![],
             needs: CapabilityRequest {
                 http_hosts: vec![],
+                unix_sockets: vec![],
                 ssh: false,
             },
         }
