@@ -25,6 +25,8 @@ forbid weft-store axum reqwest
 forbid weft-api reqwest wasmtime
 # the plugin runtime knows nothing about the database or the HTTP API
 forbid weft-runtime sqlx axum weft-store weft-api
+# registration inspects components; it stores nothing and serves nothing
+forbid weft-registry sqlx axum weft-store weft-api
 # SSH is a client library: no database, no HTTP, no wasm
 forbid weft-ssh sqlx axum reqwest wasmtime
 if [ "$failed" = 0 ]; then echo "dependency rules hold"; fi

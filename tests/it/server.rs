@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use weft_testkit::{Backend, TestDb, fixtures_dir};
 
-use crate::process::{Server, weft};
+use crate::process::{Server, weft, weft_output};
 
 #[tokio::test]
 async fn fresh_server_on_sqlite_serves_the_readme_flow() {
@@ -96,6 +96,38 @@ async fn fresh_server_on_sqlite_serves_the_readme_flow() {
         53
     );
 
+    // a plugin component registered through the CLI publishes its type
+    let component = format!("{}/test_capabilities.wasm", weft_test_plugins::PLUGINS_DIR);
+    let (ok, stdout, stderr) = weft_output(&[
+        "plugin",
+        "register",
+        &component,
+        "--approve",
+        "--server",
+        &server.url,
+        "--token-file",
+        token_path,
+    ]);
+    assert!(ok, "weft plugin register: {stderr}");
+    let registered: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (
+            registered["version"].as_i64(),
+            registered["approved"]["ssh"].as_bool()
+        ),
+        (Some(1), Some(true))
+    );
+    let (ok, _, stderr) = weft_output(&[
+        "plugin",
+        "register",
+        &component,
+        "--server",
+        &server.url,
+        "--token-file",
+        token_path,
+    ]);
+    assert!(!ok && stderr.contains("already registered"), "{stderr}");
+
     server.stop();
     let restarted = Server::start(&data, &[], &[]).await;
     assert_eq!(
@@ -103,6 +135,18 @@ async fn fresh_server_on_sqlite_serves_the_readme_flow() {
         token,
         "the token survives a restart"
     );
+    let (status, plugin) = restarted
+        .get("/v2/plugins/components/test-capabilities/1", Some(&token))
+        .await;
+    assert_eq!(
+        (status, plugin["status"].as_str()),
+        (200, Some("active")),
+        "and the plugin"
+    );
+    let (_, types) = restarted
+        .get("/v2/plugins/automatortypes/test-capabilities", Some(&token))
+        .await;
+    assert_eq!(types["name"], "test-capabilities");
     let (status, templates) = restarted.get("/v2/clustertemplates", Some(&token)).await;
     assert_eq!(
         (status, templates.as_array().unwrap().len()),

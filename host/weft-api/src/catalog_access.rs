@@ -6,7 +6,7 @@ use weft_model::{EntityKind, FieldError};
 
 use crate::{ApiError, AppState};
 
-/// The latest catalog of `tenant_id` plus the global plugin types.
+/// The latest catalog of `tenant_id` plus the global plugin types and its own plugins' types.
 pub(crate) async fn load_catalog(state: &AppState, tenant_id: &str) -> Result<Catalog, ApiError> {
     let mut catalog = Catalog::default();
     let sources = EntityKind::CATALOG
@@ -15,6 +15,13 @@ pub(crate) async fn load_catalog(state: &AppState, tenant_id: &str) -> Result<Ca
         .chain(
             [EntityKind::Providertypes, EntityKind::Automatortypes]
                 .map(|kind| (state.superadmin_tenant_id.as_str(), kind)),
+        )
+        // the types of the tenant's own registered plugins
+        .chain(
+            [EntityKind::Providertypes, EntityKind::Automatortypes]
+                .into_iter()
+                .filter(|_| tenant_id != state.superadmin_tenant_id)
+                .map(|kind| (tenant_id, kind)),
         );
     for (tenant, kind) in sources {
         for stored in state.store.list_entities(tenant, kind).await? {

@@ -34,6 +34,8 @@ pub struct AppState {
     pub store: Store,
     /// The superadmin tenant's id, where global plugin types live.
     pub superadmin_tenant_id: String,
+    /// Loads uploaded plugin components (the server's runtime); none: uploads are refused.
+    pub inspector: Option<PluginInspector>,
 }
 
 impl AppState {
@@ -43,7 +45,44 @@ impl AppState {
         Ok(AppState {
             store,
             superadmin_tenant_id: superadmin.id,
+            inspector: None,
         })
+    }
+
+    /// Accepts plugin uploads, inspecting them with `inspector`.
+    pub fn with_inspector(mut self, inspector: PluginInspector) -> AppState {
+        self.inspector = Some(inspector);
+        self
+    }
+}
+
+/// The future an inspection returns.
+pub type InspectFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<weft_model::InspectedPlugin, weft_model::InspectError>,
+            > + Send,
+    >,
+>;
+
+/// Inspects an uploaded component. The API runs no wasm itself: the binary hands it the
+/// runtime's inspection (`weft-registry`) as this function.
+#[derive(Clone)]
+pub struct PluginInspector(std::sync::Arc<dyn Fn(Vec<u8>) -> InspectFuture + Send + Sync>);
+
+impl PluginInspector {
+    pub fn new(inspect: impl Fn(Vec<u8>) -> InspectFuture + Send + Sync + 'static) -> Self {
+        PluginInspector(std::sync::Arc::new(inspect))
+    }
+
+    pub fn inspect(&self, wasm: Vec<u8>) -> InspectFuture {
+        (self.0)(wasm)
+    }
+}
+
+impl std::fmt::Debug for PluginInspector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PluginInspector")
     }
 }
 
@@ -92,7 +131,7 @@ pub fn app(state: AppState) -> Router {
     let (router, _) = routes();
     router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let request_id = request

@@ -4,6 +4,7 @@ mod catalog;
 mod clusters;
 mod meta;
 mod plugin_types;
+mod plugins;
 mod tenants;
 mod transfer;
 mod users;
@@ -17,6 +18,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = catalog::routes(router);
     let router = clusters::routes(router);
     let router = plugin_types::routes(router);
+    let router = plugins::routes(router);
     let router = tenants::routes(router);
     let router = users::routes(router);
     transfer::routes(router)

@@ -51,6 +51,14 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.send(url, request).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        url: String,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
         let response = request
             .send()
             .await
@@ -106,6 +114,23 @@ impl Client {
     /// `GET /v2/export`.
     pub async fn export(&self) -> Result<CatalogBundle, ClientError> {
         self.request(Method::GET, "/v2/export", None).await
+    }
+
+    /// `POST /v2/plugins`: uploads a component; `approve` approves the grants it requests.
+    pub async fn register_plugin(
+        &self,
+        component: Vec<u8>,
+        approve: bool,
+    ) -> Result<Value, ClientError> {
+        let approve = if approve { "requested" } else { "none" };
+        let url = format!("{}/v2/plugins?approve={approve}", self.base);
+        let request = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header("content-type", "application/wasm")
+            .body(component);
+        self.send(url, request).await
     }
 
     /// `PUT /v2/plugins/{providertypes|automatortypes}/{name}` (superadmin).

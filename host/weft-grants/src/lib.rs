@@ -399,5 +399,71 @@ fn valid_name(name: &str) -> bool {
         })
 }
 
+// Plugin grants as registered (weft-model's `PluginGrants`): their form, and an approval's
+// relation to the request.
+
+/// Checks the form of grants; on failure names the field (`http[0]`) and the rule.
+pub fn check_plugin_grants(grants: &weft_model::PluginGrants) -> Result<(), (String, String)> {
+    for (i, url) in grants.http.iter().enumerate() {
+        HttpGrant::parse(url).map_err(|e| (format!("http[{i}]"), e.to_string()))?;
+    }
+    for (i, path) in grants.unix_sockets.iter().enumerate() {
+        if !path.starts_with('/') || path.split('/').any(|p| p == "..") {
+            return Err((
+                format!("unixSockets[{i}]"),
+                format!("'{path}' must be an absolute path without '..'"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `approved` stays within `requested`: an admin may narrow a request, not widen it.
+pub fn within_request(
+    approved: &weft_model::PluginGrants,
+    requested: &weft_model::PluginGrants,
+) -> Result<(), (String, String)> {
+    check_plugin_grants(approved)?;
+    let asked = task_grants(requested);
+    for (i, url) in approved.http.iter().enumerate() {
+        let grant = HttpGrant::parse(url).map_err(|e| (format!("http[{i}]"), e.to_string()))?;
+        let narrowed = asked.intersect(&Grants {
+            http: vec![grant.clone()],
+            ..Default::default()
+        });
+        if narrowed.http != vec![grant] {
+            return Err((
+                format!("http[{i}]"),
+                format!("'{url}' is not within what the plugin requested"),
+            ));
+        }
+    }
+    for (i, path) in approved.unix_sockets.iter().enumerate() {
+        if !requested.unix_sockets.contains(path) {
+            return Err((
+                format!("unixSockets[{i}]"),
+                format!("'{path}' is not a socket the plugin requested"),
+            ));
+        }
+    }
+    if approved.ssh && !requested.ssh {
+        return Err(("ssh".into(), "the plugin did not request SSH".into()));
+    }
+    Ok(())
+}
+
+/// Approved grants as the runtime checks them (SSH targets are added per task).
+pub fn task_grants(approved: &weft_model::PluginGrants) -> Grants {
+    Grants {
+        http: approved
+            .http
+            .iter()
+            .filter_map(|url| HttpGrant::parse(url).ok())
+            .collect(),
+        unix_sockets: approved.unix_sockets.clone(),
+        ssh_targets: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,7 @@ mod cluster;
 mod entities;
 mod error;
 mod kind;
+mod plugin;
 mod plugin_type;
 mod template;
 mod tenant;
@@ -32,6 +33,10 @@ pub use entities::{
 };
 pub use error::{ErrorKind, FieldError};
 pub use kind::EntityKind;
+pub use plugin::{
+    InspectError, InspectedPlugin, PluginGrants, PluginKind, PluginScope, PluginStatus,
+    PluginStatusRequest, PluginVersion,
+};
 pub use plugin_type::{
     FieldSchema, ParameterRole, ParameterSet, PluginTypeSpec, ResourceFormat, ResourceType,
 };

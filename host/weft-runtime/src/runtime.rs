@@ -159,6 +159,8 @@ pub enum LoadError {
     ForbiddenImport(String),
     #[error("the component exports neither weft:plugin/provider-api nor weft:plugin/automator-api")]
     UnknownWorld,
+    #[error("the component is built against weft:plugin@{0}; this host serves 0.x")]
+    UnsupportedVersion(String),
     #[error("the component is not valid: {0:#}")]
     Invalid(wasmtime::Error),
     #[error("the compile cache: {0}")]
@@ -244,6 +246,8 @@ pub struct Plugin {
     prepared: Prepared,
     /// Hex SHA-256 of the component.
     pub digest: String,
+    /// The `weft:plugin` version the component exports (`0.1.0`).
+    pub wit_version: String,
     consecutive_traps: AtomicU32,
     quarantined: AtomicBool,
 }
@@ -389,15 +393,21 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(LoadError::Invalid)?;
-        let prepared = if exports
-            .iter()
-            .any(|e| e.starts_with("weft:plugin/provider-api@0."))
-        {
+        let world_export = |api: &str| {
+            exports
+                .iter()
+                .find_map(|e| e.strip_prefix(&format!("weft:plugin/{api}@")))
+                .map(str::to_string)
+        };
+        let wit_version = world_export("provider-api")
+            .or_else(|| world_export("automator-api"))
+            .ok_or(LoadError::UnknownWorld)?;
+        if !wit_version.starts_with("0.") {
+            return Err(LoadError::UnsupportedVersion(wit_version));
+        }
+        let prepared = if world_export("provider-api").is_some() {
             Prepared::Provider(ProviderPre::new(pre).map_err(LoadError::Invalid)?)
-        } else if exports
-            .iter()
-            .any(|e| e.starts_with("weft:plugin/automator-api@0."))
-        {
+        } else if world_export("automator-api").is_some() {
             Prepared::Automator(AutomatorPre::new(pre).map_err(LoadError::Invalid)?)
         } else {
             return Err(LoadError::UnknownWorld);
@@ -405,6 +415,7 @@ impl Runtime {
         Ok(Plugin {
             prepared,
             digest,
+            wit_version,
             consecutive_traps: AtomicU32::new(0),
             quarantined: AtomicBool::new(false),
         })

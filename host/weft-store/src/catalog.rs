@@ -71,7 +71,7 @@ const LATEST: &str = "version = (SELECT MAX(l.version) FROM catalog_entities l \
                       WHERE l.tenant_id = catalog_entities.tenant_id AND l.kind = catalog_entities.kind \
                       AND l.name = catalog_entities.name)";
 
-const NEXT_VERSION: &str = "INSERT INTO catalog_entities (tenant_id, kind, name, version, body, created_at) \
+pub(crate) const NEXT_VERSION: &str = "INSERT INTO catalog_entities (tenant_id, kind, name, version, body, created_at) \
      SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5 FROM catalog_entities \
      WHERE tenant_id = $1 AND kind = $2 AND name = $3 RETURNING version";
 

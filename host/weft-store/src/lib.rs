@@ -1,4 +1,4 @@
-//! Persistence for Weft: tenants, users and the versioned catalog, on SQLite (the embedded
+//! Persistence for Weft: tenants, users, the versioned catalog and registered plugins, on SQLite (the embedded
 //! default) or PostgreSQL (scale-out).
 //!
 //! Both backends sit behind one [`Store`]; each query is written once in portable SQL and run on
@@ -11,6 +11,7 @@
 
 mod catalog;
 mod error;
+mod plugins;
 mod tenants;
 
 use std::str::FromStr;
@@ -23,6 +24,7 @@ use sqlx::sqlite::{
 
 pub use catalog::{NamedBody, StoredEntity};
 pub use error::StoreError;
+pub use plugins::{NewPlugin, PluginRecord};
 pub use tenants::{Caller, TenantRecord, UserRecord};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -15,20 +15,9 @@ use weft_model::{CatalogBundle, EntityKind, ImportMode};
 pub(crate) struct CatalogArgs {
     #[command(subcommand)]
     command: CatalogCommand,
-    /// The server's base URL.
-    #[arg(
-        long,
-        global = true,
-        env = "WEFT_SERVER",
-        default_value = "http://127.0.0.1:55054"
-    )]
-    server: String,
-    /// An API token (an admin's to import; a superadmin's to register plugin types).
-    #[arg(long, global = true, env = "WEFT_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// A file holding the token, such as `weft-data/superadmin.token`.
-    #[arg(long, global = true, env = "WEFT_TOKEN_FILE")]
-    token_file: Option<PathBuf>,
+    /// An admin's token imports; a superadmin's also registers plugin types.
+    #[command(flatten)]
+    connection: crate::connect::ServerConnection,
 }
 
 #[derive(Subcommand)]
@@ -45,17 +34,7 @@ enum CatalogCommand {
 }
 
 pub(crate) async fn run(args: CatalogArgs) -> anyhow::Result<()> {
-    let token = match (&args.token, &args.token_file) {
-        (Some(token), _) => token.clone(),
-        (None, Some(file)) => std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?
-            .trim()
-            .to_string(),
-        (None, None) => {
-            bail!("no token: pass --token, --token-file, WEFT_TOKEN or WEFT_TOKEN_FILE")
-        }
-    };
-    let client = Client::new(&args.server, &token);
+    let client = args.connection.client()?;
     match args.command {
         CatalogCommand::Import { dir, replace } => {
             import(

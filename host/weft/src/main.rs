@@ -1,6 +1,7 @@
 //! The `weft` binary: one executable with subcommands, each a thin shim over the library crates.
 
 mod catalog_cmd;
+mod connect;
 mod plugin_cmd;
 mod server_cmd;
 

@@ -31,6 +31,16 @@ pub(crate) struct PluginArgs {
 
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Upload a component to a server: a superadmin's is global, a tenant admin's the
+    /// tenant's own. Prints the registered version.
+    Register {
+        plugin: PathBuf,
+        /// Approve every grant the plugin requests (read them first with `describe`).
+        #[arg(long)]
+        approve: bool,
+        #[command(flatten)]
+        connection: crate::connect::ServerConnection,
+    },
     /// Print the plugin's type spec.
     Describe { plugin: PathBuf },
     /// Run one task.
@@ -261,6 +271,21 @@ fn runtime(cache_dir: PathBuf, memory_mb: usize) -> anyhow::Result<Runtime> {
 
 pub(crate) async fn run(args: PluginArgs) -> anyhow::Result<()> {
     match args.command {
+        PluginCommand::Register {
+            plugin,
+            approve,
+            connection,
+        } => {
+            let bytes = std::fs::read(&plugin)
+                .with_context(|| format!("cannot read {}", plugin.display()))?;
+            let registered = connection
+                .client()?
+                .register_plugin(bytes, approve)
+                .await
+                .with_context(|| format!("cannot register {}", plugin.display()))?;
+            println!("{}", serde_json::to_string_pretty(&registered)?);
+            Ok(())
+        }
         PluginCommand::Describe { plugin } => {
             let runtime = runtime(args.cache_dir, 64)?;
             let bytes = std::fs::read(&plugin)

@@ -20,6 +20,11 @@ pub(crate) struct ServerArgs {
     database_url: Option<String>,
 }
 
+/// Plugin calls the server runs at once (instance pool size).
+const PLUGIN_SLOTS: u32 = 16;
+/// The largest plugin component accepted (Python components are about 20 MB).
+const MAX_COMPONENT_BYTES: usize = 64 << 20;
+
 /// The environment variable that sets the first superadmin token.
 const BOOTSTRAP_TOKEN_VAR: &str = "WEFT_BOOTSTRAP_TOKEN";
 /// Where a generated superadmin token is written, inside the data dir.
@@ -40,9 +45,23 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     tracing::info!(backend = store.backend_name(), database = %weft_store::redact_url(&url), "database ready");
     bootstrap_superadmin(&store, &args.data_dir).await?;
 
+    let runtime = weft_runtime::Runtime::new(weft_runtime::RuntimeConfig {
+        cache_dir: args.data_dir.join("plugin-cache"),
+        slots: PLUGIN_SLOTS,
+        max_memory_bytes: 256 << 20,
+        epoch_tick: Duration::from_millis(10),
+        max_component_bytes: MAX_COMPONENT_BYTES,
+        quarantine_after: 5,
+    })
+    .context("cannot start the plugin runtime")?;
+    let inspector = weft_registry::Inspector::new(std::sync::Arc::new(runtime));
     let state = weft_api::AppState::new(store.clone())
         .await
-        .context("cannot read the superadmin tenant")?;
+        .context("cannot read the superadmin tenant")?
+        .with_inspector(weft_api::PluginInspector::new(move |wasm| {
+            let inspector = inspector.clone();
+            Box::pin(async move { inspector.inspect(wasm).await })
+        }));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

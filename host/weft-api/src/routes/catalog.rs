@@ -51,10 +51,14 @@ pub(crate) async fn list(
     caller: Caller,
     kind: EntityKind,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let entities = state
+    let mut entities = state
         .store
         .list_entities(owner(&state, &caller, kind), kind)
         .await?;
+    // plugin types of the tenant's own registered plugins, beside the global ones
+    if kind.is_plugin_type() && caller.tenant_id != state.superadmin_tenant_id {
+        entities.extend(state.store.list_entities(&caller.tenant_id, kind).await?);
+    }
     Ok(Json(entities.iter().map(|e| e.to_json()).collect()))
 }
 
@@ -66,6 +70,15 @@ pub(crate) async fn get(
     version: Option<String>,
 ) -> Result<Json<Value>, ApiError> {
     let version = version.as_deref().map(parse_version).transpose()?;
+    if kind.is_plugin_type()
+        && caller.tenant_id != state.superadmin_tenant_id
+        && let Ok(own) = state
+            .store
+            .get_entity(&caller.tenant_id, kind, &name, version)
+            .await
+    {
+        return Ok(Json(own.to_json()));
+    }
     let entity = state
         .store
         .get_entity(owner(&state, &caller, kind), kind, &name, version)

@@ -10,6 +10,30 @@ use weft_testkit::{Backend, TestDb};
 
 pub(crate) const SUPERADMIN_TOKEN: &str = "test-superadmin-token-0123456789";
 
+/// One plugin runtime for every test of the process (as one server has one).
+fn inspector() -> weft_api::PluginInspector {
+    static INSPECTOR: std::sync::OnceLock<weft_registry::Inspector> = std::sync::OnceLock::new();
+    let inspector = INSPECTOR
+        .get_or_init(|| {
+            let cache = tempfile::tempdir().unwrap().keep();
+            let runtime = weft_runtime::Runtime::new(weft_runtime::RuntimeConfig {
+                cache_dir: cache,
+                slots: 8,
+                max_memory_bytes: 64 << 20,
+                epoch_tick: std::time::Duration::from_millis(10),
+                max_component_bytes: 32 << 20,
+                quarantine_after: 5,
+            })
+            .unwrap();
+            weft_registry::Inspector::new(std::sync::Arc::new(runtime))
+        })
+        .clone();
+    weft_api::PluginInspector::new(move |wasm| {
+        let inspector = inspector.clone();
+        Box::pin(async move { inspector.inspect(wasm).await })
+    })
+}
+
 pub(crate) struct TestApp {
     app: Router,
     _db: TestDb,
@@ -41,7 +65,10 @@ impl TestApp {
             .ensure_superadmin(&weft_auth::token_digest(SUPERADMIN_TOKEN))
             .await
             .unwrap();
-        let state = weft_api::AppState::new(store).await.unwrap();
+        let state = weft_api::AppState::new(store)
+            .await
+            .unwrap()
+            .with_inspector(inspector());
         TestApp {
             app: weft_api::app(state),
             _db: db,
@@ -93,6 +120,18 @@ impl TestApp {
             body,
             headers,
         }
+    }
+
+    /// Uploads a component, as `weft` or curl would (`application/wasm`).
+    pub(crate) async fn upload(&self, uri: &str, token: &str, wasm: Vec<u8>) -> Answer {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/wasm")
+            .body(Body::from(wasm))
+            .unwrap();
+        self.send(request).await
     }
 
     pub(crate) async fn get(&self, uri: &str, token: &str) -> Answer {

@@ -5,4 +5,5 @@ mod catalog;
 mod clusters;
 mod harness;
 mod matrix;
+mod plugins;
 mod tenants;

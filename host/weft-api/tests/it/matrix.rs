@@ -155,6 +155,42 @@ fn table() -> Vec<Row> {
             Min::Admin,
         )
         .scoped(),
+        row(Method::GET, "/v2/plugins", "/v2/plugins", Min::Any),
+        row(Method::POST, "/v2/plugins", "/v2/plugins", Min::Admin)
+            .body(json!({}))
+            .bad(json!({}), "component"),
+        row(
+            Method::GET,
+            "/v2/plugins/components/{name}",
+            "/v2/plugins/components/test-capabilities",
+            Min::Any,
+        )
+        .scoped(),
+        row(
+            Method::GET,
+            "/v2/plugins/components/{name}/{version}",
+            "/v2/plugins/components/test-capabilities/1",
+            Min::Any,
+        )
+        .scoped(),
+        row(
+            Method::PUT,
+            "/v2/plugins/components/{name}/{version}/grants",
+            "/v2/plugins/components/test-capabilities/1/grants",
+            Min::Admin,
+        )
+        .scoped()
+        .body(json!({}))
+        .bad(json!({"ssh": true, "http": ["ftp://x"]}), "http[0]"),
+        row(
+            Method::PUT,
+            "/v2/plugins/components/{name}/{version}/status",
+            "/v2/plugins/components/test-capabilities/1/status",
+            Min::Admin,
+        )
+        .scoped()
+        .body(json!({"status": "active"}))
+        .bad(json!({"status": "quarantined"}), "status"),
     ];
     let kinds: [(&str, &str, Min, bool, Value); 8] = [
         (
@@ -334,6 +370,15 @@ async fn every_endpoint_keeps_the_access_promises(backend: Backend) {
             StatusCode::OK
         );
     }
+
+    let registered = app
+        .upload(
+            "/v2/plugins",
+            &acme.admin,
+            weft_test_plugins::component("test-capabilities"),
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{registered:?}");
 
     let rows = table();
     let tabled: BTreeSet<(String, String)> = rows
