@@ -15,6 +15,7 @@ run *ARGS:
 # run every test, on SQLite and on PostgreSQL (started here if needed)
 [group('test')]
 test *ARGS:
+    scripts/build-example-plugins.sh
     export WEFT_TEST_DATABASE_URL="${WEFT_TEST_DATABASE_URL:-$(scripts/start-postgres.sh)}"; \
     cargo test --workspace {{ARGS}}
     cargo test --manifest-path sdk/Cargo.toml --features testing
@@ -24,10 +25,16 @@ test *ARGS:
 test-unit:
     cargo test -p weft-model -p weft-catalog -p weft-auth -p weft-solver -p weft-planner -p weft-expand
 
-# build the test plugins and run the plugin runtime's tests
+# build the test plugins (Rust, Python, JavaScript) and run the plugin runtime's tests
 [group('test')]
 test-runtime:
-    cargo test -p weft-runtime
+    scripts/build-example-plugins.sh
+    cargo test -p weft-runtime -p weft-ssh -p weft-registry
+
+# build the Python and JavaScript example plugins (needs componentize-py and `npm ci --prefix sdk/js`)
+[group('build')]
+examples:
+    scripts/build-example-plugins.sh
 
 # formatting and lints, warnings as errors
 [group('check')]

@@ -45,4 +45,8 @@ fn main() {
         "cargo:rustc-env=WEFT_TEST_PLUGINS_DIR={}",
         target_dir.join("wasm32-wasip2/release").display()
     );
+    println!(
+        "cargo:rustc-env=WEFT_EXAMPLE_PLUGINS_DIR={}",
+        target_dir.join("examples").display()
+    );
 }

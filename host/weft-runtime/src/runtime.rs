@@ -274,9 +274,13 @@ impl Plugin {
 /// Elements a guest's function tables may grow to (indirect-call tables of compiled code).
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
-/// Interfaces a plugin may import. WASI's filesystem and sockets are absent: plugins get
-/// files through the resources capability and the network only through grants.
+/// Interfaces a plugin may import. Language runtimes (Python, JavaScript) import WASI's
+/// filesystem and sockets whether or not a plugin uses them, so they are linked, but every task's
+/// context grants them nothing: no preopened directory, no socket, no name lookup. Plugins get
+/// files through `resources` and the network only through `wasi:http` under their grants.
 const ALLOWED_IMPORTS: &[&str] = &[
+    "wasi:filesystem/",
+    "wasi:sockets/",
     "weft:plugin/",
     "wasi:http/types@0.2",
     "wasi:http/outgoing-handler@0.2",
@@ -617,6 +621,9 @@ impl Runtime {
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(limits.table_entries);

@@ -126,16 +126,13 @@ impl Fixture {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn happy_path_describe_create_confirm() {
-    let f = fixture(5);
-    let spec = f.runtime.describe(&f.provider).await.unwrap();
-    assert_eq!(spec.name, "test-provider");
-    assert!(f.runtime.describe(&f.misbehave).await.unwrap().needs.ssh);
-    let created = f
-        .runtime
+/// The happy path every provider fixture answers the same way, whatever its language.
+async fn happy_path(runtime: &Runtime, provider: &weft_runtime::Plugin, name: &str) {
+    let spec = runtime.describe(provider).await.unwrap();
+    assert_eq!(spec.name, name);
+    let created = runtime
         .run(
-            &f.provider,
+            provider,
             Operation::Create,
             &task(""),
             &Capabilities::none(),
@@ -156,10 +153,9 @@ async fn happy_path_describe_create_confirm() {
     );
     let mut confirm = task("");
     confirm.prior_results = result.results.clone();
-    let confirmed = f
-        .runtime
+    let confirmed = runtime
         .run(
-            &f.provider,
+            provider,
             Operation::Confirm,
             &confirm,
             &Capabilities::none(),
@@ -169,10 +165,9 @@ async fn happy_path_describe_create_confirm() {
         .result
         .unwrap();
     assert_eq!(confirmed.ip_addresses, vec![kv("bind_v4", "10.0.0.1")]);
-    let unconfirmed = f
-        .runtime
+    let unconfirmed = runtime
         .run(
-            &f.provider,
+            provider,
             Operation::Confirm,
             &task(""),
             &Capabilities::none(),
@@ -182,6 +177,29 @@ async fn happy_path_describe_create_confirm() {
     assert!(
         matches!(unconfirmed.result, Err(TaskFailure::Plugin(PluginError::Failed(m))) if m.contains("providerid"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn happy_path_describe_create_confirm() {
+    let f = fixture(5);
+    happy_path(&f.runtime, &f.provider, "test-provider").await;
+    assert!(f.runtime.describe(&f.misbehave).await.unwrap().needs.ssh);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_and_javascript_plugins_pass_the_same_happy_path() {
+    let f = fixture(5);
+    for (example, name) in [
+        ("python-provider", "python-provider"),
+        ("js-provider", "js-provider"),
+    ] {
+        let plugin = f
+            .runtime
+            .load(&weft_test_plugins::example(example))
+            .unwrap();
+        happy_path(&f.runtime, &plugin, name).await;
+    }
+    f.still_serves().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -312,6 +330,42 @@ async fn ssh_to_an_ungranted_target_is_denied() {
             "ssh target 'some-other-node' is not granted to this task".into()
         ))
     );
+    f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wasi_files_and_sockets_reach_nothing() {
+    let f = fixture(5);
+    let outcome = f.misbehave("file", &limits()).await;
+    assert!(
+        matches!(&outcome.result, Err(TaskFailure::Plugin(PluginError::Failed(m))) if m.starts_with("file:")),
+        "{:?}",
+        outcome.result
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut t = task("socket");
+    t.service
+        .as_mut()
+        .unwrap()
+        .fields
+        .push(kv("address", &listener.local_addr().unwrap().to_string()));
+    let outcome = f
+        .runtime
+        .run(
+            &f.misbehave,
+            Operation::Install,
+            &t,
+            &Capabilities::none(),
+            &limits(),
+        )
+        .await;
+    assert!(
+        matches!(&outcome.result, Err(TaskFailure::Plugin(PluginError::Failed(m))) if m.starts_with("socket:")),
+        "{:?}",
+        outcome.result
+    );
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "nothing connected");
     f.still_serves().await;
 }
 

@@ -80,6 +80,23 @@ impl Automator for Misbehave {
                 }),
                 Err(e) => Err(PluginError::Failed(format!("{e:?}"))),
             },
+            // outside the host's interfaces: WASI files and sockets reach nothing
+            "file" => match std::fs::read_to_string("/etc/hostname") {
+                Ok(text) => Ok(TaskResult::empty().with("read", &text)),
+                Err(e) => Err(PluginError::Failed(format!("file: {e}"))),
+            },
+            "socket" => {
+                let address = task
+                    .service
+                    .as_ref()
+                    .and_then(|s| s.fields.iter().find(|f| f.key == "address"))
+                    .map(|f| f.value.clone())
+                    .unwrap_or_default();
+                match std::net::TcpStream::connect(address.as_str()) {
+                    Ok(_) => Ok(TaskResult::empty().with("connected", &address)),
+                    Err(e) => Err(PluginError::Failed(format!("socket: {e}"))),
+                }
+            }
             other => Err(PluginError::Unsupported(format!("unknown mode '{other}'"))),
         }
     }
