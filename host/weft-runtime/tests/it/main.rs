@@ -479,3 +479,41 @@ fn config(cache: &std::path::Path) -> RuntimeConfig {
         quarantine_after: 5,
     }
 }
+
+/// Released WIT never changes, and plugins built against a released version keep working.
+#[tokio::test(flavor = "multi_thread")]
+async fn released_wit_is_frozen_and_its_plugins_still_run() {
+    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
+    let current = std::fs::read_to_string(wit.join("weft-plugin/types.wit")).unwrap();
+    let version = current
+        .lines()
+        .find_map(|l| l.strip_prefix("package weft:plugin@"))
+        .unwrap()
+        .trim_end_matches(';')
+        .to_string();
+    let mut released: Vec<_> = std::fs::read_dir(wit.join("released"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    released.sort();
+    assert!(!released.is_empty());
+    let f = fixture(5);
+    for dir in released {
+        let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+        if name == format!("weft-plugin@{version}") {
+            for file in ["types.wit", "worlds.wit"] {
+                assert_eq!(
+                    std::fs::read_to_string(wit.join("weft-plugin").join(file)).unwrap(),
+                    std::fs::read_to_string(dir.join(file)).unwrap(),
+                    "wit/weft-plugin/{file} differs from the released {name}: a released \
+                     version is frozen, so give the change a new version"
+                );
+            }
+        }
+        let plugin = f
+            .runtime
+            .load(&std::fs::read(dir.join("test_provider.wasm")).unwrap())
+            .unwrap_or_else(|e| panic!("{name}'s component no longer loads: {e}"));
+        happy_path(&f.runtime, &plugin, "test-provider").await;
+    }
+}
