@@ -197,6 +197,8 @@ pub enum TaskFailure {
     NoSlot(String),
     #[error("the task's resources cannot be opened: {0}")]
     Setup(String),
+    #[error("the plugin held more than {0} host resources at once")]
+    TooManyResources(usize),
 }
 
 impl TaskFailure {
@@ -215,6 +217,7 @@ impl TaskFailure {
             TaskFailure::Quarantined => "quarantined",
             TaskFailure::NoSlot(_) => "no-slot",
             TaskFailure::Setup(_) => "setup",
+            TaskFailure::TooManyResources(_) => "resources",
         }
     }
 }
@@ -577,6 +580,7 @@ impl Runtime {
                 | TaskFailure::Trap(_)
                 | TaskFailure::OutOfMemory(_)
                 | TaskFailure::CpuExhausted(_)
+                | TaskFailure::TooManyResources(_)
                 | TaskFailure::Timeout(_))
         );
         if trapped {
@@ -716,6 +720,12 @@ fn classify(
     }
     if let Some(denied) = state.denied() {
         return TaskFailure::Denied(denied);
+    }
+    if matches!(
+        error.downcast_ref::<wasmtime::component::ResourceTableError>(),
+        Some(wasmtime::component::ResourceTableError::Full)
+    ) {
+        return TaskFailure::TooManyResources(limits.table_entries);
     }
     let text = format!("{error:#}");
     if text.contains("pooling") || text.contains("maximum concurrent") {

@@ -330,3 +330,73 @@ async fn secrets_are_handles_whose_reveals_are_audited_and_scrubbed() {
     assert!(matches!(missing.result, Err(TaskFailure::Plugin(_))));
     c.f.still_serves().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wall_clock_cancels_a_hung_ssh_command_or_http_call() {
+    let c = capable().await;
+    let short = weft_runtime::TaskLimits {
+        wall: std::time::Duration::from_secs(1),
+        ..limits()
+    };
+    let run = |steps: &str, caps: Capabilities| {
+        let mut t = task("");
+        t.service.as_mut().unwrap().fields = vec![kv("steps", steps)];
+        t.ssh_target = Some("node-a".into());
+        let c = &c;
+        let short = short.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let outcome =
+                c.f.runtime
+                    .run(&c.plugin, Operation::Install, &t, &caps, &short)
+                    .await;
+            (outcome, started.elapsed())
+        }
+    };
+    let key = KeyPair::generate();
+    let sshd = Sshd::start(&key.public_openssh());
+    let ssh = ssh_caps(&sshd, &key, HostKeyPolicy::Pinned(sshd.host_key.clone()));
+    let (outcome, took) = run("exec sleep 30", ssh).await;
+    assert_eq!(
+        outcome.result.unwrap_err(),
+        TaskFailure::Timeout(std::time::Duration::from_secs(1))
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+
+    // a server that accepts and never answers
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let http = Capabilities {
+        grants: grants(&[&format!("http://127.0.0.1:{port}")]),
+        ..Capabilities::none()
+    };
+    let (outcome, took) = run(&format!("get http://127.0.0.1:{port}/"), http).await;
+    assert_eq!(
+        outcome.result.unwrap_err(),
+        TaskFailure::Timeout(std::time::Duration::from_secs(1))
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    c.f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_resources_a_task_holds_are_capped() {
+    let c = capable().await;
+    let caps = Capabilities {
+        secrets: BTreeMap::from([("token".to_string(), "value-1234".to_string())]),
+        ..Capabilities::none()
+    };
+    assert_eq!(c.ok("hold-secrets 5 token", &caps).await, vec!["holding 5"]);
+    let outcome = c.steps("hold-secrets 500 token", &caps).await;
+    assert_eq!(
+        outcome.result.unwrap_err(),
+        TaskFailure::TooManyResources(32)
+    );
+    c.f.still_serves().await;
+}

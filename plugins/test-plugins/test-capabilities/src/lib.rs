@@ -12,6 +12,7 @@
 //! read PATH                from the plugin's resources
 //! entries DIR              of the plugin's resources
 //! reveal NAME              a secret, returned as a result (the host scrubs it)
+//! hold-secrets N NAME      N handles to one secret at once
 //! ```
 //!
 //! Results are `step-N`; the first failing step fails the task with its error.
@@ -82,6 +83,15 @@ fn step(task: &Task, line: &str) -> Result<String, String> {
             let value = secret.reveal();
             log::info(&format!("revealed {}: {value}", secret.name()));
             Ok(value)
+        }
+        "hold-secrets" => {
+            let (count, name) = rest.split_once(' ').unwrap_or(("1", rest));
+            let count: usize = count.parse().map_err(|_| format!("'{count}' is no count"))?;
+            let mut held = Vec::new();
+            for _ in 0..count {
+                held.push(secrets::get(name).map_err(|e| format!("{e:?}"))?);
+            }
+            Ok(format!("holding {}", held.len()))
         }
         other => Err(format!("unknown step '{other}'")),
     }
