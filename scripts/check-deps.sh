@@ -16,7 +16,7 @@ forbid() {
     done
 }
 # pure crates: no async runtime, database, HTTP server or client
-for pure in weft-model weft-catalog weft-auth weft-solver weft-planner weft-expand weft-grants; do
+for pure in weft-model weft-catalog weft-auth weft-solver weft-planner weft-expand weft-grants weft-vault; do
     forbid "$pure" tokio sqlx axum reqwest
 done
 # the store knows nothing about HTTP
