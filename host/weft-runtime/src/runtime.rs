@@ -498,6 +498,23 @@ impl Runtime {
         capabilities: &Capabilities,
         limits: &TaskLimits,
     ) -> TaskOutcome {
+        self.run_streaming(plugin, operation, task, capabilities, limits, None)
+            .await
+    }
+
+    /// [`Runtime::run`], sending each log line to `live` as it is written (the plugin's lines
+    /// and the host's, such as each SSH command), for a task log that streams while it runs.
+    /// Lines are sent before secrets are scrubbed from the outcome: give `live` only to a
+    /// reader that scrubs too, or to none when the task carries secrets.
+    pub async fn run_streaming(
+        &self,
+        plugin: &Plugin,
+        operation: Operation,
+        task: &Task,
+        capabilities: &Capabilities,
+        limits: &TaskLimits,
+        live: Option<tokio::sync::mpsc::UnboundedSender<LogLine>>,
+    ) -> TaskOutcome {
         let started = Instant::now();
         let failed = |failure| TaskOutcome {
             result: Err(failure),
@@ -519,6 +536,7 @@ impl Runtime {
             Ok(parts) => parts,
             Err(reason) => return failed(TaskFailure::Setup(reason)),
         };
+        store.data_mut().live = live;
         let call = async {
             use crate::bindings::automator::Automator;
             use crate::bindings::provider::Provider;
@@ -649,6 +667,7 @@ impl Runtime {
                 hit_memory: false,
             },
             log: Vec::new(),
+            live: None,
             log_bytes: 0,
             log_cap: limits.output_bytes,
             log_cut: false,

@@ -66,6 +66,8 @@ pub(crate) struct TaskState {
     pub(crate) table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) log: Vec<LogLine>,
+    /// Where log lines go as they are written, besides `log`.
+    pub(crate) live: Option<tokio::sync::mpsc::UnboundedSender<LogLine>>,
     pub(crate) log_bytes: usize,
     pub(crate) log_cap: usize,
     pub(crate) log_cut: bool,
@@ -166,11 +168,16 @@ impl TaskState {
             return;
         }
         self.log_bytes += size;
-        self.log.push(LogLine {
+        let line = LogLine {
             level,
             message,
             fields,
-        });
+        };
+        if let Some(live) = &self.live {
+            // a reader that went away does not stop the task
+            let _ = live.send(line.clone());
+        }
+        self.log.push(line);
     }
 }
 

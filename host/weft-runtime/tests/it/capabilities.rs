@@ -356,12 +356,38 @@ async fn the_wall_clock_cancels_a_hung_ssh_command_or_http_call() {
     let key = KeyPair::generate();
     let sshd = Sshd::start(&key.public_openssh());
     let ssh = ssh_caps(&sshd, &key, HostKeyPolicy::Pinned(sshd.host_key.clone()));
-    let (outcome, took) = run("exec sleep 30", ssh).await;
+    let (outcome, took) = run("exec sleep 30", ssh.clone()).await;
     assert_eq!(
         outcome.result.unwrap_err(),
         TaskFailure::Timeout(std::time::Duration::from_secs(1))
     );
     assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+
+    // the log streams while the task runs: the command's line arrives before the timeout
+    let (live, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let mut t = task("");
+    t.service.as_mut().unwrap().fields = vec![kv("steps", "exec sleep 30")];
+    t.ssh_target = Some("node-a".into());
+    let running =
+        c.f.runtime
+            .run_streaming(&c.plugin, Operation::Install, &t, &ssh, &short, Some(live));
+    let started = std::time::Instant::now();
+    let ((first, seen), ended) =
+        tokio::join!(async { (lines.recv().await, started.elapsed()) }, async {
+            running.await;
+            started.elapsed()
+        });
+    assert!(
+        seen + std::time::Duration::from_millis(500) < ended,
+        "the line came at {seen:?}, the task ended at {ended:?}"
+    );
+    let first = first.unwrap();
+    assert_eq!(first.message, "ssh exec");
+    assert!(
+        first
+            .fields
+            .contains(&("command".into(), "sleep 30".into()))
+    );
 
     // a server that accepts and never answers
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
