@@ -503,9 +503,8 @@ impl Runtime {
     }
 
     /// [`Runtime::run`], sending each log line to `live` as it is written (the plugin's lines
-    /// and the host's, such as each SSH command), for a task log that streams while it runs.
-    /// Lines are sent before secrets are scrubbed from the outcome: give `live` only to a
-    /// reader that scrubs too, or to none when the task carries secrets.
+    /// and the host's, such as each SSH command; secrets already scrubbed), for a task log
+    /// that streams while it runs.
     pub async fn run_streaming(
         &self,
         plugin: &Plugin,

@@ -1,12 +1,27 @@
 //! Removes secret values from everything a task leaves behind (log, output, results, audit),
 //! in case a plugin printed or returned one it revealed.
 
+use crate::host::LogLine;
 use crate::runtime::TaskOutcome;
 
 const REDACTED: &str = "[redacted]";
 
 /// Values shorter than this are not scrubbed: they would match too much ordinary text.
 const MIN_SECRET_LEN: usize = 4;
+
+/// Scrubs one log line.
+pub(crate) fn scrub_line<'a>(line: &mut LogLine, secrets: impl Iterator<Item = &'a String>) {
+    for secret in secrets.filter(|s| s.len() >= MIN_SECRET_LEN) {
+        if line.message.contains(secret.as_str()) {
+            line.message = line.message.replace(secret.as_str(), REDACTED);
+        }
+        for (_, value) in &mut line.fields {
+            if value.contains(secret.as_str()) {
+                *value = value.replace(secret.as_str(), REDACTED);
+            }
+        }
+    }
+}
 
 pub(crate) fn scrub<'a>(outcome: &mut TaskOutcome, secrets: impl Iterator<Item = &'a String>) {
     let secrets: Vec<&String> = secrets.filter(|s| s.len() >= MIN_SECRET_LEN).collect();

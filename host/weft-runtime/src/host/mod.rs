@@ -168,11 +168,13 @@ impl TaskState {
             return;
         }
         self.log_bytes += size;
-        let line = LogLine {
+        let mut line = LogLine {
             level,
             message,
             fields,
         };
+        // scrubbed here already, since a live reader sees the line before the task ends
+        crate::scrub::scrub_line(&mut line, self.secrets.values());
         if let Some(live) = &self.live {
             // a reader that went away does not stop the task
             let _ = live.send(line.clone());
