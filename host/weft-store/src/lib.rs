@@ -12,6 +12,7 @@
 mod catalog;
 mod error;
 mod plugins;
+mod queue;
 mod tenants;
 
 use std::str::FromStr;
@@ -25,6 +26,7 @@ use sqlx::sqlite::{
 pub use catalog::{NamedBody, StoredEntity};
 pub use error::StoreError;
 pub use plugins::{NewPlugin, PluginRecord};
+pub use queue::{ClaimedTask, Finished, LeaseLost};
 pub use tenants::{Caller, TenantRecord, UserRecord};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

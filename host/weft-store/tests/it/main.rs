@@ -6,7 +6,9 @@ use weft_model::{EntityKind, ImportMode, Role, SUPERADMIN_TENANT, TenantSpec};
 use weft_store::{Store, StoreError};
 use weft_testkit::{Backend, TestDb, both_backends};
 
-async fn open(backend: Backend) -> (Store, TestDb) {
+mod queue;
+
+pub(crate) async fn open(backend: Backend) -> (Store, TestDb) {
     let db = TestDb::new(backend).await;
     let store = Store::open(&db.url).await.unwrap();
     (store, db)
