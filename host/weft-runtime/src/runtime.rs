@@ -451,10 +451,13 @@ impl Runtime {
             .engine
             .precompile_component(wasm)
             .map_err(LoadError::Invalid)?;
-        let temporary = path.with_extension("tmp");
+        // Loaders of the same component may race: each writes its own temporary file and
+        // renames it into place (atomic), and uses the bytes it compiled, not the file.
+        let temporary =
+            path.with_extension(format!("{}.{:016x}.tmp", std::process::id(), rand_suffix()));
         std::fs::write(&temporary, &compiled)?;
         std::fs::rename(&temporary, &path)?;
-        deserialize(&self.engine, &path).map_err(LoadError::Invalid)
+        deserialize_bytes(&self.engine, &compiled).map_err(LoadError::Invalid)
     }
 
     /// The plugin's type spec.
@@ -713,14 +716,31 @@ impl Runtime {
 fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // Read, not mapped: a cache file changed on disk while mapped would crash the process.
     let bytes = std::fs::read(path)?;
-    // SAFETY: the bytes were written by `Engine::precompile_component` of an engine with the
-    // same compatibility hash (it is in the file name) into the runtime's own cache directory,
-    // which no plugin or tenant can write; wasmtime still checks the header and rejects
-    // artifacts of another version or configuration.
+    deserialize_bytes(engine, &bytes)
+}
+
+fn deserialize_bytes(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: the bytes were produced by `Engine::precompile_component` of an engine with the
+    // same compatibility hash (it is in the cache file's name), in this process or into the
+    // runtime's own cache directory, which no plugin or tenant can write; wasmtime still checks
+    // the header and rejects artifacts of another version or configuration.
     #[allow(unsafe_code)]
     unsafe {
-        Component::deserialize(engine, &bytes)
+        Component::deserialize(engine, bytes)
     }
+}
+
+/// A per-call suffix for temporary cache files.
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default(),
+    );
+    hasher.finish()
 }
 
 /// Names the way a call failed.

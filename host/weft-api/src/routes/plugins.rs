@@ -167,20 +167,14 @@ async fn list(
     if caller.tenant_id != state.superadmin_tenant_id {
         tenants.push(caller.tenant_id.clone());
     }
-    let mut latest: Vec<PluginVersion> = Vec::new();
+    let mut latest = Vec::new();
     for tenant in tenants {
+        // ordered by name then version: the last of each name is its latest
+        let mut by_name = std::collections::BTreeMap::new();
         for record in state.store.list_plugins(&tenant).await? {
-            match latest
-                .iter_mut()
-                .find(|p| p.name == record.name && p.scope == view(&state, record.clone()).scope)
-            {
-                Some(existing) if existing.version < record.version => {
-                    *existing = view(&state, record)
-                }
-                Some(_) => {}
-                None => latest.push(view(&state, record)),
-            }
+            by_name.insert(record.name.clone(), record);
         }
+        latest.extend(by_name.into_values().map(|record| view(&state, record)));
     }
     Ok(Json(latest))
 }

@@ -517,3 +517,27 @@ async fn released_wit_is_frozen_and_its_plugins_still_run() {
         happy_path(&f.runtime, &plugin, "test-provider").await;
     }
 }
+
+/// Loaders of one component racing on a cold cache all get a working plugin.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_loads_of_one_component_share_the_cache_safely() {
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = Arc::new(runtime(cache.path(), 5));
+    let wasm = Arc::new(weft_test_plugins::component("test-provider"));
+    let loads: Vec<_> = (0..6)
+        .map(|_| {
+            let (runtime, wasm) = (runtime.clone(), wasm.clone());
+            std::thread::spawn(move || runtime.load(&wasm).map(|_| ()))
+        })
+        .collect();
+    for load in loads {
+        load.join().unwrap().unwrap();
+    }
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "no temporary file is left: {files:?}");
+    let plugin = runtime.load(&wasm).unwrap();
+    happy_path(&runtime, &plugin, "test-provider").await;
+}
