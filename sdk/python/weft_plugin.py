@@ -12,7 +12,7 @@ Everything here runs inside the sandbox; the host grants each capability per tas
 
 from typing import Dict, List, Optional, Tuple
 
-from componentize_py_types import Err, Ok, Some
+from componentize_py_types import Err
 from wit_world.imports import log as _log
 from wit_world.imports import outgoing_handler, resources, secrets, ssh, streams
 from wit_world.imports import wasi_http_types as http_types
@@ -30,7 +30,7 @@ from wit_world.imports.weft_plugin_types import (
 
 __all__ = [
     "Provider", "Automator", "spec", "result", "fields", "log", "failed", "transient",
-    "unsupported", "http", "ssh_exec", "read_resource", "reveal",
+    "unsupported", "http", "HttpError", "ssh_exec", "read_resource", "reveal",
 ]
 
 
@@ -87,13 +87,24 @@ def log(level: str, message: str, **fields: str) -> None:
 
 # --- capabilities --------------------------------------------------------------------------
 
+class HttpError(Exception):
+    """A request that got no response: denied by the host, a forbidden header, or a failure."""
+
+
 def http(method: str, url: str, headers: Optional[Dict[str, str]] = None,
          body: bytes = b"") -> Tuple[int, Dict[str, str], bytes]:
-    """One HTTP exchange over wasi:http; the host checks the URL against the task's grant."""
+    """One HTTP exchange over wasi:http: (status, headers, body). The host checks the URL
+    against the task's grant; ``authorization`` is the host's to set. Raises HttpError."""
     scheme, _, rest = url.partition("://")
     authority, slash, path = rest.partition("/")
-    request = http_types.OutgoingRequest(
-        http_types.Fields.from_list([(k, v.encode()) for k, v in (headers or {}).items()]))
+    headers = dict(headers or {})
+    if body and not any(k.lower() == "content-length" for k in headers):
+        headers["content-length"] = str(len(body))
+    try:
+        fields_ = http_types.Fields.from_list([(k, v.encode()) for k, v in headers.items()])
+    except Err as error:
+        raise HttpError(f"a header is refused by the host: {error.value!r}") from None
+    request = http_types.OutgoingRequest(fields_)
     methods = {"GET": http_types.Method_Get(), "POST": http_types.Method_Post(),
                "PUT": http_types.Method_Put(), "DELETE": http_types.Method_Delete(),
                "PATCH": http_types.Method_Patch(), "HEAD": http_types.Method_Head()}
@@ -102,35 +113,38 @@ def http(method: str, url: str, headers: Optional[Dict[str, str]] = None,
     request.set_authority(authority)
     request.set_path_with_query(slash + path if slash else "/")
     outgoing = request.body()
-    pending = outgoing_handler.handle(request, None)
-    stream = outgoing.write()
-    for start in range(0, len(body), 4096):
-        stream.blocking_write_and_flush(body[start:start + 4096])
-    stream.__exit__(None, None, None)
+    try:
+        pending = outgoing_handler.handle(request, None)
+    except Err as error:
+        raise HttpError(f"{method} {url}: {error.value!r}") from None
+    with outgoing.write() as stream:
+        for start in range(0, len(body), 4096):
+            stream.blocking_write_and_flush(body[start:start + 4096])
     http_types.OutgoingBody.finish(outgoing, None)
-    while True:
-        answer = pending.get()
-        if answer is not None:
-            break
+    answer = pending.get()
+    while answer is None:
         pending.subscribe().block()
-    response = answer.value.value if isinstance(answer, Some) else answer
-    if isinstance(response, Ok):
-        response = response.value
-    if isinstance(response, Err):
-        raise response
+        answer = pending.get()
+    # Ok(Ok(response)) | Ok(Err(error-code)) | Err(()) when asked twice
+    if isinstance(answer, Err) or isinstance(answer.value, Err):
+        detail = answer.value if isinstance(answer, Err) else answer.value.value
+        raise HttpError(f"{method} {url}: {detail!r}")
+    response = answer.value.value
     status = response.status()
     response_headers = {k: v.decode(errors="replace") for k, v in response.headers().entries()}
     incoming = response.consume()
-    body_stream = incoming.stream()
+    length = response_headers.get("content-length")
+    expected = int(length) if length is not None and length.isdigit() else None
     data = b""
-    while True:
-        try:
-            data += body_stream.blocking_read(65536)
-        except Err as end:
-            if isinstance(end.value, streams.StreamError_Closed):
-                break
-            raise
-    body_stream.__exit__(None, None, None)
+    with incoming.stream() as body_stream:
+        # with a known length, stop once it is read rather than wait for the end of stream
+        while expected is None or len(data) < expected:
+            try:
+                data += body_stream.blocking_read(65536)
+            except Err as end:
+                if isinstance(end.value, streams.StreamError_Closed):
+                    break
+                raise HttpError(f"{method} {url}: reading the body: {end.value!r}") from None
     http_types.IncomingBody.finish(incoming)
     return status, response_headers, data
 

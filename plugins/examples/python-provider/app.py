@@ -11,10 +11,16 @@ class ProviderApi(weft_plugin.Provider):
 
     def create(self, task):
         log("info", "creating", node=task.node.id)
-        return result(
-            {"providerid": f"test-{task.node.nodenum}", "task": task.id},
-            hostname=f"node-{task.node.nodenum}.test",
-        )
+        results = {"providerid": f"test-{task.node.nodenum}", "task": task.id}
+        # with an `endpoint` provider field, register the node there (exercises wasi:http)
+        endpoint = fields(task.provider_fields).get("endpoint")
+        if endpoint is not None:
+            try:
+                status, _, body = weft_plugin.http("POST", endpoint, body=task.node.id.encode())
+            except weft_plugin.HttpError as error:
+                raise failed(str(error))
+            results["registered"] = f"{status} {body.decode()}"
+        return result(results, hostname=f"node-{task.node.nodenum}.test")
 
     def confirm(self, task):
         provider_id = fields(task.prior_results).get("providerid")

@@ -74,7 +74,16 @@ fn from_code(code: ErrorCode) -> HttpError {
 pub(crate) fn http_send(request: &Request) -> Result<Response, HttpError> {
     let url = Url::parse(&request.url)?;
     let fields = Fields::new();
-    for (name, value) in &request.headers {
+    let mut headers = request.headers.clone();
+    // a known length rather than chunked encoding, which some APIs refuse
+    if !request.body.is_empty()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        headers.push(("content-length".into(), request.body.len().to_string()));
+    }
+    for (name, value) in &headers {
         fields
             .append(name, value.as_bytes())
             .map_err(|error| match error {
@@ -124,9 +133,12 @@ pub(crate) fn http_send(request: &Request) -> Result<Response, HttpError> {
             .write()
             .map_err(|()| failed("the request body stream was taken"))?;
         for chunk in request.body.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| HttpError::Failed(format!("sending the body: {e:?}")))?;
+            match stream.blocking_write_and_flush(chunk) {
+                Ok(()) => {}
+                // the server answered without reading the whole body: take its answer
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(HttpError::Failed(format!("sending the body: {e:?}"))),
+            }
         }
     }
     OutgoingBody::finish(body, None).map_err(from_code)?;

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::routing::get;
 use weft_grants::{Grants, HttpGrant};
 use weft_runtime::{
     Capabilities, Credential, Operation, Plugin, TaskFailure, TaskOutcome, UNIX_SOCKET_HEADER,
@@ -17,7 +16,7 @@ use weft_testkit::sshd::Sshd;
 
 use super::{Fixture, fixture, kv, limits, task};
 
-async fn echo(headers: HeaderMap, uri: axum::http::Uri) -> String {
+async fn echo(headers: HeaderMap, uri: axum::http::Uri, _body: String) -> String {
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -30,7 +29,7 @@ async fn http_server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
-        axum::serve(listener, Router::new().fallback(get(echo)))
+        axum::serve(listener, Router::new().fallback(echo))
             .await
             .unwrap()
     });
@@ -40,7 +39,7 @@ async fn http_server() -> u16 {
 async fn unix_server(path: &Path) {
     let listener = tokio::net::UnixListener::bind(path).unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, Router::new().fallback(get(echo)))
+        axum::serve(listener, Router::new().fallback(echo))
             .await
             .unwrap()
     });
@@ -425,4 +424,56 @@ async fn host_resources_a_task_holds_are_capped() {
         TaskFailure::TooManyResources(32)
     );
     c.f.still_serves().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_plugin_speaks_http_through_the_same_checks() {
+    let f = fixture(5);
+    let python = f
+        .runtime
+        .load(&weft_test_plugins::example("python-provider"))
+        .unwrap();
+    let port = http_server().await;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut t = task("");
+    t.provider_fields = vec![kv("endpoint", &format!("{endpoint}/nodes"))];
+    let caps = Capabilities {
+        grants: grants(&[&endpoint]),
+        credentials: vec![Credential {
+            endpoint: HttpGrant::parse(&endpoint).unwrap(),
+            authorization: "Bearer from-the-host".into(),
+        }],
+        ..Capabilities::none()
+    };
+    let outcome = f
+        .runtime
+        .run(&python, Operation::Create, &t, &caps, &limits())
+        .await;
+    let result = outcome
+        .result
+        .unwrap_or_else(|e| panic!("{e}\n{}", outcome.stderr));
+    assert!(
+        result
+            .results
+            .contains(&kv("registered", "200 /nodes auth=Bearer from-the-host")),
+        "{:?}",
+        result.results
+    );
+    // ungranted: the plugin's error names the refusal, and the task is a denial
+    let outcome = f
+        .runtime
+        .run(
+            &python,
+            Operation::Create,
+            &t,
+            &Capabilities::none(),
+            &limits(),
+        )
+        .await;
+    assert!(
+        matches!(&outcome.result, Err(TaskFailure::Denied(m)) if m.contains("is not granted")),
+        "{:?}",
+        outcome.result
+    );
+    f.still_serves().await;
 }
