@@ -86,7 +86,9 @@ fn step(task: &Task, line: &str) -> Result<String, String> {
         }
         "hold-secrets" => {
             let (count, name) = rest.split_once(' ').unwrap_or(("1", rest));
-            let count: usize = count.parse().map_err(|_| format!("'{count}' is no count"))?;
+            let count: usize = count
+                .parse()
+                .map_err(|_| format!("'{count}' is no count"))?;
             let mut held = Vec::new();
             for _ in 0..count {
                 held.push(secrets::get(name).map_err(|e| format!("{e:?}"))?);
