@@ -26,6 +26,35 @@ pub use bindings::provider::weft::plugin::types::{
     PluginSpec, ResourceFormat, ResourceType, ServiceAction, Task, TaskResult,
 };
 
+impl ParameterSet {
+    /// No fields.
+    pub fn empty() -> ParameterSet {
+        ParameterSet {
+            fields: vec![],
+            required: vec![],
+        }
+    }
+}
+
+impl PluginSpec {
+    /// A spec with no fields, no resource types and no capabilities requested; set the rest
+    /// with struct update syntax (`PluginSpec { needs: ..., ..PluginSpec::new(...) }`).
+    pub fn new(name: &str, description: &str) -> PluginSpec {
+        PluginSpec {
+            name: name.into(),
+            description: description.into(),
+            admin: ParameterSet::empty(),
+            user: ParameterSet::empty(),
+            resource_types: vec![],
+            needs: CapabilityRequest {
+                http_hosts: vec![],
+                unix_sockets: vec![],
+                ssh: false,
+            },
+        }
+    }
+}
+
 impl Task {
     /// A provider field by name (sensitive fields are not here: see [`secrets`]).
     pub fn provider_field(&self, name: &str) -> Option<&str> {

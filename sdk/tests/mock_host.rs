@@ -5,8 +5,8 @@ use weft_plugin_sdk::http::{self, HttpError, Response};
 use weft_plugin_sdk::ssh::{self, ExecOutput, SshError};
 use weft_plugin_sdk::testing::MockHost;
 use weft_plugin_sdk::{
-    Automator, CapabilityRequest, KeyValue, NodeInfo, ParameterSet, PluginError, PluginSpec,
-    ServiceAction, Task, TaskResult, log, resources, secrets,
+    Automator, CapabilityRequest, KeyValue, NodeInfo, PluginError, PluginSpec, ServiceAction, Task,
+    TaskResult, log, resources, secrets,
 };
 
 struct Deployer;
@@ -14,22 +14,12 @@ struct Deployer;
 impl Automator for Deployer {
     fn describe() -> PluginSpec {
         PluginSpec {
-            name: "deployer".into(),
-            description: "installs a package and registers the node".into(),
-            admin: ParameterSet {
-                fields: vec![],
-                required: vec![],
-            },
-            user: ParameterSet {
-                fields: vec![],
-                required: vec![],
-            },
-            resource_types: vec![],
             needs: CapabilityRequest {
                 http_hosts: vec!["https://registry.example.com".into()],
                 unix_sockets: vec![],
                 ssh: true,
             },
+            ..PluginSpec::new("deployer", "installs a package and registers the node")
         }
     }
 

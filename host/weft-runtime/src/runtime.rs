@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -453,8 +453,11 @@ impl Runtime {
             .map_err(LoadError::Invalid)?;
         // Loaders of the same component may race: each writes its own temporary file and
         // renames it into place (atomic), and uses the bytes it compiled, not the file.
-        let temporary =
-            path.with_extension(format!("{}.{:016x}.tmp", std::process::id(), rand_suffix()));
+        let temporary = path.with_extension(format!(
+            "{}.{:016x}.tmp",
+            std::process::id(),
+            temporary_suffix()
+        ));
         std::fs::write(&temporary, &compiled)?;
         std::fs::rename(&temporary, &path)?;
         deserialize_bytes(&self.engine, &compiled).map_err(LoadError::Invalid)
@@ -730,17 +733,11 @@ fn deserialize_bytes(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Componen
     }
 }
 
-/// A per-call suffix for temporary cache files.
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default(),
-    );
-    hasher.finish()
+/// A per-call suffix for temporary cache files: unique within the process (the pid beside it
+/// separates processes).
+fn temporary_suffix() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Names the way a call failed.

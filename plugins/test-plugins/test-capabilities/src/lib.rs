@@ -18,8 +18,8 @@
 //! Results are `step-N`; the first failing step fails the task with its error.
 
 use weft_plugin_sdk::{
-    Automator, CapabilityRequest, ParameterSet, PluginError, PluginSpec, Task, TaskResult,
-    export_automator, http, log, resources, secrets, ssh,
+    Automator, CapabilityRequest, PluginError, PluginSpec, Task, TaskResult, export_automator,
+    http, log, resources, secrets, ssh,
 };
 
 struct Capabilities;
@@ -101,21 +101,16 @@ fn step(task: &Task, line: &str) -> Result<String, String> {
 
 impl Automator for Capabilities {
     fn describe() -> PluginSpec {
-        let empty = || ParameterSet {
-            fields: vec![],
-            required: vec![],
-        };
         PluginSpec {
-            name: "test-capabilities".into(),
-            description: "uses the host's capabilities on request".into(),
-            admin: empty(),
-            user: empty(),
-            resource_types: vec![],
             needs: CapabilityRequest {
                 http_hosts: vec!["https://api.example.com".into()],
                 unix_sockets: vec!["/var/run/docker.sock".into()],
                 ssh: true,
             },
+            ..PluginSpec::new(
+                "test-capabilities",
+                "uses the host's capabilities on request",
+            )
         }
     }
 

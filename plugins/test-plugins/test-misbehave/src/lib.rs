@@ -2,8 +2,8 @@
 //! service action field `mode`.
 
 use weft_plugin_sdk::{
-    Automator, CapabilityRequest, ParameterSet, PluginError, PluginSpec, Task, TaskResult,
-    export_automator, log, ssh,
+    Automator, CapabilityRequest, PluginError, PluginSpec, Task, TaskResult, export_automator, log,
+    ssh,
 };
 
 struct Misbehave;
@@ -11,22 +11,12 @@ struct Misbehave;
 impl Automator for Misbehave {
     fn describe() -> PluginSpec {
         PluginSpec {
-            name: "test-misbehave".into(),
-            description: "misbehaves on request".into(),
-            admin: ParameterSet {
-                fields: vec![],
-                required: vec![],
-            },
-            user: ParameterSet {
-                fields: vec![],
-                required: vec![],
-            },
-            resource_types: vec![],
             needs: CapabilityRequest {
                 http_hosts: vec![],
                 unix_sockets: vec![],
                 ssh: true,
             },
+            ..PluginSpec::new("test-misbehave", "misbehaves on request")
         }
     }
 

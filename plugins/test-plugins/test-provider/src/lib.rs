@@ -1,8 +1,7 @@
 //! A well-behaved provider for host tests: it logs, echoes its input and names addresses.
 
 use weft_plugin_sdk::{
-    CapabilityRequest, KeyValue, ParameterSet, PluginError, PluginSpec, Provider, Task, TaskResult,
-    export_provider, log,
+    KeyValue, PluginError, PluginSpec, Provider, Task, TaskResult, export_provider, log,
 };
 
 struct TestProvider;
@@ -16,24 +15,7 @@ fn kv(key: &str, value: &str) -> KeyValue {
 
 impl Provider for TestProvider {
     fn describe() -> PluginSpec {
-        PluginSpec {
-            name: "test-provider".into(),
-            description: "creates nothing; echoes its task".into(),
-            admin: ParameterSet {
-                fields: vec![],
-                required: vec![],
-            },
-            user: ParameterSet {
-                fields: vec![],
-                required: vec![],
-            },
-            resource_types: vec![],
-            needs: CapabilityRequest {
-                http_hosts: vec![],
-                unix_sockets: vec![],
-                ssh: false,
-            },
-        }
+        PluginSpec::new("test-provider", "creates nothing; echoes its task")
     }
 
     fn create(task: Task) -> Result<TaskResult, PluginError> {
