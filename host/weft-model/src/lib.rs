@@ -24,9 +24,12 @@ mod plugin;
 mod plugin_type;
 mod template;
 mod tenant;
+mod worker;
 
 pub use bundle::{CatalogBundle, ImportMode};
-pub use cluster::ClusterCreateRequest;
+pub use cluster::{
+    ClusterCreateRequest, ClusterStatus, JobStatus, NodeAction, NodeProperties, TaskStatus,
+};
 pub use entities::{
     ActionSpec, DependencySet, HardwareType, ImageType, Link, Provider, Service, ServiceAction,
     ServiceDependencies, ServiceProvisioner,
@@ -46,6 +49,10 @@ pub use template::{
     SizeConstraint, TemplateDefaults,
 };
 pub use tenant::{Role, TenantRequest, TenantSpec, UserCreated, UserRequest, UserSummary, Whoami};
+pub use worker::{
+    FinishRequest, PluginRef, SshEndpoint, TakeRequest, TaskAssignment, TaskLogLine, TaskReport,
+    TaskService, WorkerHeartbeat, WorkerRegistration,
+};
 
 /// The name of the tenant that always exists and whose admins are superadmins.
 pub const SUPERADMIN_TENANT: &str = "superadmin";

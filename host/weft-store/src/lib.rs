@@ -10,10 +10,13 @@
 //! is given; the catalog rules live in `weft-catalog` and are applied before a write.
 
 mod catalog;
+mod clusters;
 mod error;
+mod jobs;
 mod plugins;
 mod queue;
 mod tenants;
+mod workers;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,10 +27,16 @@ use sqlx::sqlite::{
 };
 
 pub use catalog::{NamedBody, StoredEntity};
+pub use clusters::{ClusterRow, JobRow, JobTaskRow, NewCluster, NewJob, NodeRow, QuotaCheck};
 pub use error::StoreError;
+pub use jobs::{
+    AttemptEnd, ClaimedJobTask, ClusterUpdate, Enqueue, JobChanges, JobSnapshot, LogRow,
+    NodeActionRow, TaskUpdate, tail,
+};
 pub use plugins::{NewPlugin, PluginRecord};
 pub use queue::{ClaimedTask, Finished, LeaseLost};
 pub use tenants::{Caller, TenantRecord, UserRecord};
+pub use workers::{AuditRow, EventRow, ProvisionerRow, WorkerTokenRow};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

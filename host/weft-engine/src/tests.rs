@@ -1,0 +1,167 @@
+use weft_store::{JobRow, JobSnapshot, JobTaskRow};
+
+use crate::schedule::{RetryPolicy, decide};
+
+fn task(id: &str, name: &str, stage: i64, status: &str, failures: i64) -> JobTaskRow {
+    JobTaskRow {
+        id: id.into(),
+        job_id: "j".into(),
+        cluster_id: "c".into(),
+        tenant_id: "t".into(),
+        node_id: "n1".into(),
+        service: String::new(),
+        task_name: name.into(),
+        stage,
+        status: status.into(),
+        failures,
+        attempt: 0,
+        status_time: 0,
+    }
+}
+
+fn snapshot(status: &str, stage: i64, tasks: Vec<JobTaskRow>) -> JobSnapshot {
+    JobSnapshot {
+        job: JobRow {
+            id: "j".into(),
+            cluster_id: "c".into(),
+            tenant_id: "t".into(),
+            action: "CLUSTER_CREATE".into(),
+            status: status.into(),
+            current_stage: stage,
+            message: None,
+            body: "{}".into(),
+            created_at: 0,
+            updated_at: 0,
+        },
+        tasks,
+        cluster_status: "pending".into(),
+        claimed: vec![],
+    }
+}
+
+const POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    backoff_ms: 100,
+};
+
+#[test]
+fn a_new_job_starts_its_first_stage_only() {
+    let s = snapshot(
+        "not_submitted",
+        0,
+        vec![
+            task("a", "CREATE", 0, "not_submitted", 0),
+            task("b", "CONFIRM", 1, "not_submitted", 0),
+        ],
+    );
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.job_status.as_deref(), Some("running"));
+    assert_eq!(c.enqueue.len(), 1);
+    assert_eq!(c.enqueue[0].task_id, "a");
+    assert_eq!(c.events[0].0, "start");
+}
+
+#[test]
+fn a_complete_stage_opens_the_next_and_the_last_completes_the_job() {
+    let s = snapshot(
+        "running",
+        0,
+        vec![
+            task("a", "CREATE", 0, "complete", 0),
+            task("b", "CONFIRM", 1, "not_submitted", 0),
+        ],
+    );
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.current_stage, Some(1));
+    assert_eq!(c.enqueue[0].task_id, "b");
+    let s = snapshot(
+        "running",
+        1,
+        vec![
+            task("a", "CREATE", 0, "complete", 0),
+            task("b", "CONFIRM", 1, "complete", 0),
+        ],
+    );
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.job_status.as_deref(), Some("complete"));
+    assert_eq!(c.cluster.map(|c| c.status).as_deref(), Some("active"));
+}
+
+#[test]
+fn failures_retry_with_growing_backoff_until_the_limit() {
+    let s = snapshot("running", 0, vec![task("a", "INSTALL", 0, "failed", 1)]);
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.enqueue[0].not_before, 1100);
+    let s = snapshot("running", 0, vec![task("a", "INSTALL", 0, "failed", 2)]);
+    assert_eq!(decide(&s, 1000, POLICY).enqueue[0].not_before, 1200);
+    let s = snapshot("running", 0, vec![task("a", "INSTALL", 0, "failed", 3)]);
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.job_status.as_deref(), Some("failed"));
+    assert!(c.enqueue.is_empty());
+    assert_eq!(c.cluster.map(|c| c.status).as_deref(), Some("incomplete"));
+}
+
+#[test]
+fn a_failed_confirm_rolls_back_with_delete_create_confirm() {
+    let s = snapshot(
+        "running",
+        1,
+        vec![
+            task("a", "CREATE", 0, "complete", 0),
+            task("b", "CONFIRM", 1, "failed", 1),
+            task("x", "BOOTSTRAP", 2, "not_submitted", 0),
+        ],
+    );
+    let c = decide(&s, 1000, POLICY);
+    let names: Vec<(&str, i64)> = c
+        .new_tasks
+        .iter()
+        .map(|t| (t.task_name.as_str(), t.stage))
+        .collect();
+    assert_eq!(names, [("DELETE", 1), ("CREATE", 2), ("CONFIRM", 3)]);
+    assert_eq!(
+        c.new_tasks[2].failures, 1,
+        "the new confirm carries the failures"
+    );
+    assert!(
+        c.task_updates
+            .iter()
+            .any(|u| u.id == "b" && u.status == "replaced")
+    );
+    assert!(c.task_updates.iter().any(|u| u.id == "x" && u.stage == 4));
+    assert_eq!(c.enqueue.len(), 1, "the delete runs now");
+    assert_eq!(c.enqueue[0].task_id, c.new_tasks[0].id);
+}
+
+#[test]
+fn a_failed_job_waits_for_running_tasks_before_the_cluster_fails() {
+    let mut s = snapshot(
+        "failed",
+        0,
+        vec![
+            task("a", "CREATE", 0, "in_progress", 0),
+            task("b", "CREATE", 0, "in_progress", 0),
+        ],
+    );
+    s.claimed = vec!["a".into()];
+    let c = decide(&s, 1000, POLICY);
+    assert!(c.drop_queued);
+    assert!(
+        c.task_updates
+            .iter()
+            .any(|u| u.id == "b" && u.status == "dropped")
+    );
+    assert!(c.cluster.is_none(), "a is still running");
+    s.claimed.clear();
+    assert!(decide(&s, 1000, POLICY).cluster.is_some());
+}
+
+#[test]
+fn a_paused_job_submits_nothing() {
+    let s = snapshot(
+        "paused",
+        0,
+        vec![task("a", "CREATE", 0, "not_submitted", 0)],
+    );
+    assert!(decide(&s, 1000, POLICY).is_empty());
+}

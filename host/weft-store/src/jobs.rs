@@ -1,0 +1,813 @@
+//! Jobs and their tasks: reading them, advancing a job in one locked transaction, claiming a
+//! task for a worker (the attempt is written before the worker can run it), and finishing it.
+//!
+//! [`Store::advance_job`] takes the job's lock (an update of its row: a row lock on PostgreSQL,
+//! the write lock on SQLite), hands a snapshot to the engine's pure scheduling function and
+//! applies what it decides in the same transaction, so two servers can never advance one job
+//! at once and a crash leaves either all or none of a step.
+
+use sqlx::FromRow;
+
+use crate::clusters::{JOB_COLUMNS, JobRow, JobTaskRow, NodeRow, TASK_COLUMNS, insert_task};
+use crate::queue::LeaseLost;
+use crate::{Backend, Result, Store, StoreError, execute, on_pool};
+
+/// What the scheduler sees of a job.
+#[derive(Debug, Clone)]
+pub struct JobSnapshot {
+    pub job: JobRow,
+    pub tasks: Vec<JobTaskRow>,
+    pub cluster_status: String,
+    /// Tasks of the job claimed by a worker right now.
+    pub claimed: Vec<String>,
+}
+
+/// A task to put in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueue {
+    pub task_id: String,
+    pub not_before: i64,
+}
+
+/// A changed task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskUpdate {
+    pub id: String,
+    pub status: String,
+    pub stage: i64,
+}
+
+/// How the cluster ends a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterUpdate {
+    pub status: String,
+    pub message: Option<String>,
+    /// Wipe the sealed sensitive fields (a delete succeeded).
+    pub wipe_sensitive: bool,
+}
+
+/// What one scheduling step changes; applied in the step's transaction.
+#[derive(Debug, Clone, Default)]
+pub struct JobChanges {
+    pub job_status: Option<String>,
+    pub current_stage: Option<i64>,
+    pub message: Option<String>,
+    pub task_updates: Vec<TaskUpdate>,
+    pub new_tasks: Vec<JobTaskRow>,
+    pub enqueue: Vec<Enqueue>,
+    /// Remove the job's tasks that wait in the queue unclaimed.
+    pub drop_queued: bool,
+    pub cluster: Option<ClusterUpdate>,
+    /// Lifecycle events for webhooks: (kind, JSON body).
+    pub events: Vec<(String, String)>,
+}
+
+impl JobChanges {
+    pub fn is_empty(&self) -> bool {
+        self.job_status.is_none()
+            && self.current_stage.is_none()
+            && self.message.is_none()
+            && self.task_updates.is_empty()
+            && self.new_tasks.is_empty()
+            && self.enqueue.is_empty()
+            && !self.drop_queued
+            && self.cluster.is_none()
+            && self.events.is_empty()
+    }
+}
+
+/// A task claimed for a worker, with the attempt written for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJobTask {
+    pub task: JobTaskRow,
+    pub attempt: i64,
+    pub lease_until: i64,
+}
+
+/// How an attempt ended, as its worker reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptEnd {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+    /// Log lines the worker did not stream: (at, level, line).
+    pub log: Vec<(i64, String, String)>,
+}
+
+/// One line of a task's log.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LogRow {
+    pub attempt: i64,
+    pub seq: i64,
+    pub at: i64,
+    pub level: String,
+    pub line: String,
+}
+
+/// One attempt in a node's history.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct NodeActionRow {
+    pub task_id: String,
+    pub attempt: i64,
+    pub node_id: String,
+    pub service: String,
+    pub action: String,
+    pub submit_time: i64,
+    pub status_time: i64,
+    pub status: String,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The queue row of a task's attempt: `task.attempt`.
+fn queue_id(task_id: &str, generation: i64) -> String {
+    format!("{task_id}#{generation}")
+}
+
+/// Keeps the last `limit` characters (coopr-notes §1.10: 2048).
+pub fn tail(text: &str, limit: usize) -> String {
+    let count = text.chars().count();
+    if count <= limit {
+        text.to_string()
+    } else {
+        text.chars().skip(count - limit).collect()
+    }
+}
+
+const ACTION_OUTPUT_CHARS: usize = 2048;
+
+/// Claims: like the plain queue's, but a tenant may have at most `tenants.workers` tasks
+/// claimed at once, and the worker may be limited to one tenant.
+const CLAIM: &str = "UPDATE task_queue SET state = 'claimed', worker = $1, lease_until = $2, \
+     claimed_at = $3, attempts = attempts + 1 \
+     WHERE id = (SELECT q.id FROM task_queue q \
+        WHERE q.state = 'queued' AND q.not_before <= $3 AND q.tenant_id = ( \
+            SELECT r.tenant_id FROM task_queue r JOIN tenants t ON t.id = r.tenant_id \
+            LEFT JOIN (SELECT tenant_id, COUNT(*) AS claimed FROM task_queue \
+                       WHERE state = 'claimed' GROUP BY tenant_id) c ON c.tenant_id = r.tenant_id \
+            WHERE r.state = 'queued' AND r.not_before <= $3 AND ($4 IS NULL OR r.tenant_id = $4) \
+            AND COALESCE(c.claimed, 0) < t.workers \
+            GROUP BY r.tenant_id, c.claimed \
+            ORDER BY COALESCE(c.claimed, 0), MIN(r.enqueued_at) \
+            LIMIT 1) \
+        ORDER BY q.enqueued_at, q.id \
+        LIMIT 1 LOCKING) \
+     AND state = 'queued' \
+     RETURNING id, payload, lease_until";
+
+impl Store {
+    pub async fn get_job(&self, tenant_id: &str, id: &str) -> Result<Option<JobRow>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id)
+        .bind(tenant_id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// A cluster's jobs, oldest first.
+    pub async fn cluster_jobs(&self, cluster_id: &str) -> Result<Vec<JobRow>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE cluster_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(cluster_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Jobs that are running (for the recovery sweep after a restart and the janitor).
+    pub async fn running_jobs(&self) -> Result<Vec<JobRow>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'running' ORDER BY created_at"
+        ))
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// A job's tasks in stage order.
+    pub async fn job_tasks(&self, job_id: &str) -> Result<Vec<JobTaskRow>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS} FROM job_tasks WHERE job_id = $1 ORDER BY stage, id"
+        ))
+        .bind(job_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    pub async fn get_job_task(&self, tenant_id: &str, id: &str) -> Result<Option<JobTaskRow>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS} FROM job_tasks WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id)
+        .bind(tenant_id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Sets a job's status if it is one of `from` (pause, resume); answers whether it changed.
+    pub async fn set_job_status(
+        &self,
+        tenant_id: &str,
+        job_id: &str,
+        from: &[&str],
+        to: &str,
+        message: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        let from = from
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let changed = execute!(
+            self,
+            sqlx::query(&format!(
+                "UPDATE jobs SET status = $3, message = COALESCE($4, message), updated_at = $5 \
+                 WHERE id = $1 AND tenant_id = $2 AND status IN ({from})"
+            ))
+            .bind(job_id)
+            .bind(tenant_id)
+            .bind(to)
+            .bind(message)
+            .bind(now)
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Reopens the failed job `job_id` of a cluster left incomplete or inconsistent by it: the
+    /// cluster is pending again, the job running, and its failed and dropped tasks wait to run
+    /// with fresh attempts. Answers whether it was reopened.
+    pub async fn reopen_failed_job(
+        &self,
+        tenant_id: &str,
+        cluster_id: &str,
+        job_id: &str,
+        now: i64,
+    ) -> Result<bool> {
+        on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let reopened = sqlx::query(
+                    "UPDATE clusters SET status = 'pending', message = NULL WHERE id = $1 \
+                     AND tenant_id = $2 AND latest_job_id = $3 \
+                     AND status IN ('incomplete', 'inconsistent')",
+                )
+                .bind(cluster_id)
+                .bind(tenant_id)
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let job = sqlx::query(
+                    "UPDATE jobs SET status = 'running', message = NULL, updated_at = $2 \
+                     WHERE id = $1 AND status = 'failed'",
+                )
+                .bind(job_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if reopened == 0 || job == 0 {
+                    return Ok::<bool, StoreError>(false);
+                }
+                sqlx::query(
+                    "UPDATE job_tasks SET status = 'not_submitted', failures = 0, status_time = $2 \
+                     WHERE job_id = $1 AND status IN ('failed', 'dropped')",
+                )
+                .bind(job_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await
+        })
+    }
+
+    /// One scheduling step of a job under its lock: `decide` gets the job as it is and answers
+    /// what changes; everything is written in the same transaction. Answers the changes.
+    pub async fn advance_job<F>(&self, job_id: &str, now: i64, decide: F) -> Result<JobChanges>
+    where
+        F: FnOnce(&JobSnapshot) -> JobChanges,
+    {
+        on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let locked = sqlx::query("UPDATE jobs SET updated_at = updated_at WHERE id = $1")
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if locked == 0 {
+                    return Err(StoreError::NotFound(format!("job '{job_id}' does not exist")));
+                }
+                let job: JobRow = sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                    .bind(job_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let tasks: Vec<JobTaskRow> = sqlx::query_as(&format!(
+                    "SELECT {TASK_COLUMNS} FROM job_tasks WHERE job_id = $1 ORDER BY stage, id"
+                ))
+                .bind(job_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let cluster_status: String =
+                    sqlx::query_scalar("SELECT status FROM clusters WHERE id = $1")
+                        .bind(&job.cluster_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let claimed: Vec<String> = sqlx::query_scalar(
+                    "SELECT payload FROM task_queue WHERE job_id = $1 AND state = 'claimed'",
+                )
+                .bind(job_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let snapshot = JobSnapshot {
+                    job,
+                    tasks,
+                    cluster_status,
+                    claimed,
+                };
+                let changes = decide(&snapshot);
+                if changes.is_empty() {
+                    tx.commit().await?;
+                    return Ok(changes);
+                }
+                let job = &snapshot.job;
+                sqlx::query(
+                    "UPDATE jobs SET status = COALESCE($2, status), \
+                     current_stage = COALESCE($3, current_stage), message = COALESCE($4, message), \
+                     updated_at = $5 WHERE id = $1",
+                )
+                .bind(job_id)
+                .bind(&changes.job_status)
+                .bind(changes.current_stage)
+                .bind(&changes.message)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for update in &changes.task_updates {
+                    sqlx::query(
+                        "UPDATE job_tasks SET status = $2, stage = $3, status_time = $4 WHERE id = $1",
+                    )
+                    .bind(&update.id)
+                    .bind(&update.status)
+                    .bind(update.stage)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for task in &changes.new_tasks {
+                    insert_task!(tx, task);
+                }
+                if changes.drop_queued {
+                    sqlx::query("DELETE FROM task_queue WHERE job_id = $1 AND state = 'queued'")
+                        .bind(job_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for enqueue in &changes.enqueue {
+                    let generation: i64 = sqlx::query_scalar(
+                        "UPDATE job_tasks SET attempt = attempt + 1, status = 'in_progress', \
+                         status_time = $2 WHERE id = $1 RETURNING attempt",
+                    )
+                    .bind(&enqueue.task_id)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO task_queue (id, tenant_id, job_id, payload, state, not_before, enqueued_at) \
+                         VALUES ($1, $2, $3, $4, 'queued', $5, $6)",
+                    )
+                    .bind(queue_id(&enqueue.task_id, generation))
+                    .bind(&job.tenant_id)
+                    .bind(job_id)
+                    .bind(&enqueue.task_id)
+                    .bind(enqueue.not_before)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if let Some(cluster) = &changes.cluster {
+                    sqlx::query(
+                        "UPDATE clusters SET status = $2, message = $3 WHERE id = $1",
+                    )
+                    .bind(&job.cluster_id)
+                    .bind(&cluster.status)
+                    .bind(&cluster.message)
+                    .execute(&mut *tx)
+                    .await?;
+                    if cluster.wipe_sensitive {
+                        sqlx::query("DELETE FROM sensitive_fields WHERE cluster_id = $1")
+                            .bind(&job.cluster_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                for (kind, body) in &changes.events {
+                    sqlx::query(
+                        "INSERT INTO job_events (id, tenant_id, kind, body, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(&job.tenant_id)
+                    .bind(kind)
+                    .bind(body)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok::<JobChanges, StoreError>(changes)
+            }
+            .await
+        })
+    }
+
+    /// Claims the next ready task for `worker` (of `tenant_id` only, when given) until
+    /// `lease_until`, and writes its attempt (the node's action history entry) in the same
+    /// transaction, so an attempt is on record before any plugin runs it.
+    pub async fn claim_job_task(
+        &self,
+        worker: &str,
+        tenant_id: Option<&str>,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<ClaimedJobTask>> {
+        let sql = match self.backend {
+            Backend::Postgres(_) => CLAIM.replace("LOCKING", "FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite(_) => CLAIM.replace("LOCKING", ""),
+        };
+        for _ in 0..5 {
+            let claimed: Option<ClaimedJobTask> = on_pool!(self, |pool| {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let row: Option<(String, String, i64)> = sqlx::query_as(&sql)
+                        .bind(worker)
+                        .bind(lease_until)
+                        .bind(now)
+                        .bind(tenant_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some((_queue_id, task_id, lease_until)) = row else {
+                        tx.commit().await?;
+                        return Ok::<_, StoreError>(None);
+                    };
+                    let task: JobTaskRow = sqlx::query_as(&format!(
+                        "SELECT {TASK_COLUMNS} FROM job_tasks WHERE id = $1"
+                    ))
+                    .bind(&task_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let attempt: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM node_actions WHERE task_id = $1",
+                    )
+                    .bind(&task_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let attempt = attempt + 1;
+                    sqlx::query(
+                        "INSERT INTO node_actions (task_id, attempt, node_id, cluster_id, service, action, \
+                         submit_time, status_time, status, stdout, stderr) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'in_progress', '', '')",
+                    )
+                    .bind(&task_id)
+                    .bind(attempt)
+                    .bind(&task.node_id)
+                    .bind(&task.cluster_id)
+                    .bind(&task.service)
+                    .bind(&task.task_name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(Some(ClaimedJobTask {
+                        task,
+                        attempt,
+                        lease_until,
+                    }))
+                }
+                .await
+            })?;
+            if claimed.is_some() || !self.has_ready_job_task(tenant_id, now).await? {
+                return Ok(claimed);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn has_ready_job_task(&self, tenant_id: Option<&str>, now: i64) -> Result<bool> {
+        let count: i64 = on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM task_queue q JOIN tenants t ON t.id = q.tenant_id \
+             WHERE q.state = 'queued' AND q.not_before <= $1 AND ($2 IS NULL OR q.tenant_id = $2) \
+             AND t.workers > (SELECT COUNT(*) FROM task_queue c WHERE c.tenant_id = q.tenant_id \
+                              AND c.state = 'claimed')"
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(count > 0)
+    }
+
+    /// Extends the lease of a claimed task.
+    pub async fn heartbeat_job_task(
+        &self,
+        worker: &str,
+        task_id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Result<(), LeaseLost>> {
+        let renewed = execute!(
+            self,
+            sqlx::query(
+                "UPDATE task_queue SET lease_until = $4 WHERE payload = $1 AND worker = $2 \
+                 AND state = 'claimed' AND lease_until >= $3"
+            )
+            .bind(task_id)
+            .bind(worker)
+            .bind(now)
+            .bind(lease_until)
+        )?;
+        Ok(if renewed == 1 {
+            Ok(())
+        } else {
+            Err(LeaseLost(task_id.to_string()))
+        })
+    }
+
+    /// Ends `worker`'s attempt at a task if it still holds the lease: the queue row goes, the
+    /// task and the node's history entry get their status, the log its lines, and the node's
+    /// body becomes `merge(old body)`. Answers the job id, or [`LeaseLost`] (nothing written).
+    pub async fn finish_job_task<M>(
+        &self,
+        worker: &str,
+        task_id: &str,
+        attempt: i64,
+        end: &AttemptEnd,
+        now: i64,
+        merge: M,
+    ) -> Result<Result<String, LeaseLost>>
+    where
+        M: FnOnce(&NodeRow) -> Option<String>,
+    {
+        on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let removed = sqlx::query(
+                    "DELETE FROM task_queue WHERE payload = $1 AND worker = $2 AND state = 'claimed' \
+                     AND lease_until >= $3",
+                )
+                .bind(task_id)
+                .bind(worker)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if removed == 0 {
+                    return Ok::<_, StoreError>(Err(LeaseLost(task_id.to_string())));
+                }
+                let status = if end.success { "complete" } else { "failed" };
+                let task: JobTaskRow = sqlx::query_as(&format!(
+                    "UPDATE job_tasks SET status = $2, failures = failures + $3, status_time = $4 \
+                     WHERE id = $1 RETURNING {TASK_COLUMNS}"
+                ))
+                .bind(task_id)
+                .bind(status)
+                .bind(i64::from(!end.success))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                end_attempt!(tx, task_id, attempt, status, end, now);
+                let node: Option<NodeRow> = sqlx::query_as(
+                    "SELECT id, cluster_id, tenant_id, nodenum, body FROM nodes WHERE id = $1",
+                )
+                .bind(&task.node_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(node) = node
+                    && let Some(body) = merge(&node)
+                {
+                    sqlx::query("UPDATE nodes SET body = $2 WHERE id = $1")
+                        .bind(&node.id)
+                        .bind(body)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Ok(task.job_id))
+            }
+            .await
+        })
+    }
+
+    /// Fails the claimed attempt of a task that ran too long (the janitor): its queue row goes,
+    /// so a late finish gets [`LeaseLost`]. Answers the job id, or `None` if no longer claimed.
+    pub async fn fail_claimed_task(
+        &self,
+        task_id: &str,
+        message: &str,
+        now: i64,
+    ) -> Result<Option<String>> {
+        on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let removed = sqlx::query(
+                    "DELETE FROM task_queue WHERE payload = $1 AND state = 'claimed'",
+                )
+                .bind(task_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if removed == 0 {
+                    return Ok::<_, StoreError>(None);
+                }
+                let job_id: String = sqlx::query_scalar(
+                    "UPDATE job_tasks SET status = 'failed', failures = failures + 1, status_time = $2 \
+                     WHERE id = $1 RETURNING job_id",
+                )
+                .bind(task_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                let attempt: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(attempt), 0) FROM node_actions WHERE task_id = $1")
+                        .bind(task_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let end = AttemptEnd {
+                    success: false,
+                    stdout: String::new(),
+                    stderr: message.to_string(),
+                    log: vec![(now, "error".into(), message.to_string())],
+                };
+                end_attempt!(tx, task_id, attempt, "failed", &end, now);
+                tx.commit().await?;
+                Ok(Some(job_id))
+            }
+            .await
+        })
+    }
+
+    /// Claimed tasks whose claim started before `since` (they ran longer than the task
+    /// timeout), as task ids.
+    pub async fn claimed_since(&self, since: i64) -> Result<Vec<String>> {
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT payload FROM task_queue WHERE state = 'claimed' AND claimed_at < $1"
+        )
+        .bind(since)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Appends log lines to a task's attempt; `first_seq` numbers the first.
+    pub async fn append_task_log(
+        &self,
+        task_id: &str,
+        attempt: i64,
+        first_seq: i64,
+        lines: &[(i64, String, String)],
+    ) -> Result<()> {
+        on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                for (i, (at, level, line)) in lines.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO task_logs (task_id, attempt, seq, at, level, line) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(task_id)
+                    .bind(attempt)
+                    .bind(first_seq + i as i64)
+                    .bind(at)
+                    .bind(level)
+                    .bind(line)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok::<(), StoreError>(())
+            }
+            .await
+        })
+    }
+
+    /// A task's log lines after (attempt, seq), in order.
+    pub async fn task_log(
+        &self,
+        task_id: &str,
+        after: (i64, i64),
+        limit: i64,
+    ) -> Result<Vec<LogRow>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT attempt, seq, at, level, line FROM task_logs WHERE task_id = $1 \
+             AND (attempt > $2 OR (attempt = $2 AND seq > $3)) ORDER BY attempt, seq LIMIT $4"
+        )
+        .bind(task_id)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The action history of a node, newest last.
+    pub async fn node_actions(&self, node_id: &str) -> Result<Vec<NodeActionRow>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT task_id, attempt, node_id, service, action, submit_time, status_time, status, \
+             stdout, stderr FROM node_actions WHERE node_id = $1 ORDER BY submit_time, task_id, attempt"
+        )
+        .bind(node_id)
+        .fetch_all(pool)
+        .await
+        })?)
+    }
+
+    /// Every attempt of a task.
+    pub async fn task_attempts(&self, task_id: &str) -> Result<Vec<NodeActionRow>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT task_id, attempt, node_id, service, action, submit_time, status_time, status, \
+             stdout, stderr FROM node_actions WHERE task_id = $1 ORDER BY attempt"
+        )
+        .bind(task_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The node of a task's id, for authorisation of log reads: (tenant, cluster) of the task.
+    pub async fn task_owner(&self, task_id: &str) -> Result<Option<(String, String)>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT tenant_id, cluster_id FROM job_tasks WHERE id = $1"
+        )
+        .bind(task_id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Why each queued task of a job waits: (task id, reason).
+    pub async fn queued_job_tasks(&self, job_id: &str) -> Result<Vec<(String, String, i64)>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT payload, state, not_before FROM task_queue WHERE job_id = $1"
+        )
+        .bind(job_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Tasks claimed by the tenant's workers now, and the tenant's cap.
+    pub async fn tenant_load(&self, tenant_id: &str) -> Result<(i64, i64)> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM task_queue WHERE tenant_id = $1 AND state = 'claimed'), \
+             workers FROM tenants WHERE id = $1"
+        )
+        .bind(tenant_id)
+        .fetch_one(pool)
+        .await)?)
+    }
+}
+
+/// Writes the end of an attempt inside `$tx`: the history entry's status and output, and its
+/// log lines.
+macro_rules! end_attempt {
+    ($tx:expr, $task_id:expr, $attempt:expr, $status:expr, $end:expr, $now:expr) => {{
+        let (task_id, attempt, status, end, now): (&str, i64, &str, &AttemptEnd, i64) =
+            ($task_id, $attempt, $status, $end, $now);
+        sqlx::query(
+            "UPDATE node_actions SET status = $3, stdout = $4, stderr = $5, status_time = $6 \
+             WHERE task_id = $1 AND attempt = $2",
+        )
+        .bind(task_id)
+        .bind(attempt)
+        .bind(status)
+        .bind(tail(&end.stdout, ACTION_OUTPUT_CHARS))
+        .bind(tail(&end.stderr, ACTION_OUTPUT_CHARS))
+        .bind(now)
+        .execute(&mut *$tx)
+        .await?;
+        let first: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM task_logs WHERE task_id = $1 AND attempt = $2",
+        )
+        .bind(task_id)
+        .bind(attempt)
+        .fetch_one(&mut *$tx)
+        .await?;
+        for (i, (at, level, line)) in end.log.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO task_logs (task_id, attempt, seq, at, level, line) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(task_id)
+            .bind(attempt)
+            .bind(first + i as i64)
+            .bind(*at)
+            .bind(level)
+            .bind(line)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+use end_attempt;
