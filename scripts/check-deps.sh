@@ -29,5 +29,9 @@ forbid weft-runtime sqlx axum weft-store weft-api
 forbid weft-registry sqlx axum weft-store weft-api
 # SSH is a client library: no database, no HTTP, no wasm
 forbid weft-ssh sqlx axum reqwest wasmtime
+# the engine works on the store; it serves no HTTP and runs no wasm
+forbid weft-engine axum reqwest wasmtime
+# a worker runs plugins; it serves no HTTP
+forbid weft-worker axum
 if [ "$failed" = 0 ]; then echo "dependency rules hold"; fi
 exit "$failed"

@@ -27,6 +27,10 @@ pub enum ApiError {
     Unprocessable { error: String, explanation: String },
     /// 500: logged, not shown.
     Internal(String),
+    /// 400 in Coopr's shape: one list of missing provider fields per alternative required set.
+    MissingFields(Vec<Vec<String>>),
+    /// 417: a worker reports on a task whose lease it lost.
+    LeaseLost(String),
 }
 
 /// The JSON body of every error answer.
@@ -94,6 +98,8 @@ impl std::fmt::Display for ApiError {
             | ApiError::Conflict(m)
             | ApiError::Internal(m) => f.write_str(m),
             ApiError::Unprocessable { error, explanation } => write!(f, "{error}: {explanation}"),
+            ApiError::MissingFields(sets) => write!(f, "missing provider fields: {sets:?}"),
+            ApiError::LeaseLost(task) => write!(f, "task '{task}' is not leased to this worker"),
         }
     }
 }
@@ -112,6 +118,22 @@ impl From<StoreError> for ApiError {
             ErrorKind::NotFound => ApiError::NotFound(error.to_string()),
             ErrorKind::Conflict => ApiError::Conflict(error.to_string()),
             _ => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<weft_engine::EngineError> for ApiError {
+    fn from(error: weft_engine::EngineError) -> Self {
+        use weft_engine::EngineError as E;
+        match error {
+            E::Invalid(e) => ApiError::Invalid(e),
+            E::MissingFields(sets) => ApiError::MissingFields(sets),
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Unprocessable { error, explanation } => {
+                ApiError::Unprocessable { error, explanation }
+            }
+            E::Internal(m) => ApiError::Internal(m),
         }
     }
 }
@@ -168,6 +190,24 @@ impl IntoResponse for ApiError {
                     explanation: Some(explanation),
                     ..ErrorBody::message(error)
                 },
+            ),
+            ApiError::MissingFields(sets) => {
+                let body = serde_json::json!({
+                    "error": "required provider fields are missing",
+                    "field": "providerFields",
+                    "rule": "required",
+                    "missingFields": sets
+                        .iter()
+                        .map(|set| set.iter().map(|f| (f.clone(), serde_json::json!({}))).collect::<serde_json::Map<_, _>>())
+                        .collect::<Vec<_>>(),
+                });
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
+            ApiError::LeaseLost(task) => (
+                StatusCode::EXPECTATION_FAILED,
+                ErrorBody::message(format!(
+                    "task '{task}' is not leased to this worker any more"
+                )),
             ),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");

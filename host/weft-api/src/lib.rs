@@ -36,17 +36,36 @@ pub struct AppState {
     pub superadmin_tenant_id: String,
     /// Loads uploaded plugin components (the server's runtime); none: uploads are refused.
     pub inspector: Option<PluginInspector>,
+    /// The cluster lifecycle engine.
+    pub engine: weft_engine::Engine,
 }
 
 impl AppState {
     /// Wraps an opened store whose superadmin tenant exists (see `Store::ensure_superadmin`).
     pub async fn new(store: Store) -> Result<AppState, ApiError> {
         let superadmin = store.tenant_by_name(weft_model::SUPERADMIN_TENANT).await?;
+        // an engine whose vault key lives only in memory; `with_engine` puts in the server's
+        let key: Vec<u8> = [uuid_bytes(), uuid_bytes()].concat();
+        let vault = weft_vault::Vault::new(&key)
+            .map_err(|e| ApiError::Internal(format!("the vault: {e}")))?;
+        let engine = weft_engine::Engine::new(
+            store.clone(),
+            vault,
+            superadmin.id.clone(),
+            weft_engine::EngineConfig::default(),
+        );
         Ok(AppState {
             store,
             superadmin_tenant_id: superadmin.id,
             inspector: None,
+            engine,
         })
+    }
+
+    /// Serves clusters with `engine`.
+    pub fn with_engine(mut self, engine: weft_engine::Engine) -> AppState {
+        self.engine = engine;
+        self
     }
 
     /// Accepts plugin uploads, inspecting them with `inspector`.
@@ -54,6 +73,10 @@ impl AppState {
         self.inspector = Some(inspector);
         self
     }
+}
+
+fn uuid_bytes() -> [u8; 16] {
+    *uuid::Uuid::new_v4().as_bytes()
 }
 
 /// The future an inspection returns.

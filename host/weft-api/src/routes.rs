@@ -1,6 +1,7 @@
 //! One module per resource; [`all`] registers every route with its OpenAPI description.
 
 mod catalog;
+mod cluster_ops;
 mod clusters;
 mod meta;
 mod plugin_types;
@@ -8,6 +9,7 @@ mod plugins;
 mod tenants;
 mod transfer;
 mod users;
+mod workers;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -17,6 +19,8 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = meta::routes(router);
     let router = catalog::routes(router);
     let router = clusters::routes(router);
+    let router = cluster_ops::routes(router);
+    let router = workers::routes(router);
     let router = plugin_types::routes(router);
     let router = plugins::routes(router);
     let router = tenants::routes(router);

@@ -199,7 +199,7 @@ macro_rules! lock_tenant_and_check_quota {
                     .fetch_one(&mut *$tx)
                     .await?;
             let (clusters, nodes): (i64, Option<i64>) = sqlx::query_as(
-                "SELECT COUNT(*), SUM(node_count) FROM clusters \
+                "SELECT COUNT(*), CAST(SUM(node_count) AS BIGINT) FROM clusters \
                  WHERE tenant_id = $1 AND status <> 'terminated'",
             )
             .bind(tenant)

@@ -245,6 +245,26 @@ impl Store {
         }
     }
 
+    /// The component with this digest and the tenants that registered it.
+    pub async fn plugin_component_by_digest(
+        &self,
+        digest: &str,
+    ) -> Result<Option<(Vec<String>, Vec<u8>)>> {
+        let tenants: Vec<String> = on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT tenant_id FROM plugins WHERE digest = $1"
+        )
+        .bind(digest)
+        .fetch_all(pool)
+        .await)?;
+        let bytes: Option<Vec<u8>> = on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT component FROM plugins WHERE digest = $1 LIMIT 1"
+        )
+        .bind(digest)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(bytes.map(|b| (tenants, b)))
+    }
+
     /// The component bytes of one version.
     pub async fn plugin_component(
         &self,

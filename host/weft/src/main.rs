@@ -17,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server: HTTP API, catalog and (later) embedded workers.
+    /// Run the server: HTTP API, catalog, engine and embedded workers.
     Server(server_cmd::ServerArgs),
     /// Import or export a catalog through a running server.
     Catalog(catalog_cmd::CatalogArgs),

@@ -18,6 +18,18 @@ pub(crate) struct ServerArgs {
     /// Database URL (`postgres://...` for scale-out); default: SQLite in the data dir.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Embedded worker slots (tasks run at once in this process); 0 runs none.
+    #[arg(long, env = "WEFT_WORKERS", default_value_t = 4)]
+    workers: usize,
+    /// Seconds between janitor sweeps (expired leases, timeouts, recovery).
+    #[arg(long, env = "WEFT_JANITOR_SECS", default_value_t = 2)]
+    janitor_secs: u64,
+    /// A claimed task's lease, in seconds, renewed by heartbeat.
+    #[arg(long, env = "WEFT_LEASE_SECS", default_value_t = 30)]
+    lease_secs: u64,
+    /// Milliseconds before the first retry of a failed task (doubling after).
+    #[arg(long, env = "WEFT_RETRY_BACKOFF_MS", default_value_t = 2000)]
+    retry_backoff_ms: i64,
 }
 
 /// Plugin calls the server runs at once (instance pool size).
@@ -54,7 +66,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         quarantine_after: 5,
     })
     .context("cannot start the plugin runtime")?;
-    let inspector = weft_registry::Inspector::new(std::sync::Arc::new(runtime));
+    let runtime = std::sync::Arc::new(runtime);
+    let inspector = weft_registry::Inspector::new(runtime.clone());
     let state = weft_api::AppState::new(store.clone())
         .await
         .context("cannot read the superadmin tenant")?
@@ -62,6 +75,51 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             let inspector = inspector.clone();
             Box::pin(async move { inspector.inspect(wasm).await })
         }));
+    let vault = weft_vault::Vault::from_env_or_data_dir(&args.data_dir)
+        .context("cannot open the vault key")?;
+    let lease = Duration::from_secs(args.lease_secs.max(1));
+    let engine = weft_engine::Engine::new(
+        store.clone(),
+        vault,
+        state.superadmin_tenant_id.clone(),
+        weft_engine::EngineConfig {
+            lease,
+            retry: weft_engine::RetryPolicy {
+                backoff_ms: args.retry_backoff_ms.max(0),
+                ..weft_engine::RetryPolicy::default()
+            },
+            ..weft_engine::EngineConfig::default()
+        },
+    );
+    let state = state.with_engine(engine.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut background = tokio::task::JoinSet::new();
+    {
+        let engine = engine.clone();
+        let mut stop = stop_rx.clone();
+        let every = Duration::from_secs(args.janitor_secs.max(1));
+        background.spawn(async move {
+            engine
+                .run_janitor(every, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+    }
+    if args.workers > 0 {
+        let executor = std::sync::Arc::new(weft_worker::Executor::new(runtime, task_limits()));
+        let source = std::sync::Arc::new(weft_worker::EngineSource::new(
+            engine.clone(),
+            format!("embedded-{}", std::process::id()),
+        ));
+        let config = weft_worker::WorkerConfig {
+            slots: args.workers,
+            heartbeat: lease / 3,
+            error_backoff: Duration::from_secs(2),
+        };
+        tracing::info!(slots = args.workers, "embedded workers started");
+        background.spawn(weft_worker::run(source, executor, config, stop_rx.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -74,9 +132,28 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .await
     .context("server failed")?;
+    let _ = stop_tx.send(true);
+    // running tasks finish first; a task still running after the drain is retried elsewhere
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while background.join_next().await.is_some() {}
+    })
+    .await;
     store.close().await;
     tracing::info!("weft server stopped");
     Ok(())
+}
+
+/// Limits of every task an embedded worker runs.
+pub(crate) fn task_limits() -> weft_runtime::TaskLimits {
+    weft_runtime::TaskLimits {
+        memory_bytes: 256 << 20,
+        cpu: Duration::from_secs(600),
+        wall: Duration::from_secs(1800),
+        output_bytes: 1 << 20,
+        result_bytes: 1 << 20,
+        table_entries: 1024,
+        file_bytes: 64 << 20,
+    }
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {

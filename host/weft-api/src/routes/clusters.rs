@@ -1,17 +1,14 @@
 //! Clusters. So far the preview: solve and plan a create without creating anything.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use weft_catalog::{Catalog, ResolveError};
-use weft_model::{ClusterCreateRequest, ClusterTemplate, EntityKind};
-use weft_planner::{ClusterAction, PlanNode, PlanRequest, PlanService};
-use weft_solver::{ClusterRequest, Layout, SolveError};
+use weft_engine::{catalog_token, plan_inputs};
+use weft_model::ClusterCreateRequest;
+use weft_planner::{ClusterAction, PlanRequest};
+use weft_solver::{ClusterRequest, SolveError};
 
 use crate::body::JsonBody;
 use crate::catalog_access::load_catalog;
@@ -63,7 +60,7 @@ async fn preview(
 ) -> Result<Json<Preview>, ApiError> {
     weft_catalog::check_name("name", &request.name)?;
     let catalog = load_catalog(&state, &caller.tenant_id).await?;
-    let template = resolved_template(&catalog, &request.cluster_template)?;
+    let template = weft_engine::resolved_template(&catalog, &request.cluster_template)?;
     let solve_request = ClusterRequest {
         num_machines: request.num_machines,
         provider: request.provider.clone(),
@@ -122,31 +119,6 @@ async fn preview(
     }))
 }
 
-/// The stored template with its parents and partials merged; a template that cannot be resolved
-/// is the catalog's problem (422), a missing one the request's (404).
-pub(crate) fn resolved_template(
-    catalog: &Catalog,
-    name: &str,
-) -> Result<ClusterTemplate, ApiError> {
-    let template = catalog.clustertemplates.get(name).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "clusterTemplate: cluster template '{name}' does not exist"
-        ))
-    })?;
-    weft_catalog::resolve_checked(template, catalog).map_err(|e| {
-        let explanation = match e {
-            ResolveError::Missing { kind, name, field } => {
-                format!("{field}: {} '{name}' does not exist", kind.noun())
-            }
-            ResolveError::Invalid(e) => e.to_string(),
-        };
-        ApiError::Unprocessable {
-            error: format!("cluster template '{name}' cannot be resolved"),
-            explanation,
-        }
-    })
-}
-
 fn solve_error(error: SolveError) -> ApiError {
     match error {
         SolveError::Request(e) => ApiError::Invalid(e),
@@ -160,94 +132,4 @@ fn solve_error(error: SolveError) -> ApiError {
             explanation: e.to_string(),
         },
     }
-}
-
-/// Placeholder nodes for the layout (ids by node number, from 1000) and the planner's view of
-/// the services on them.
-fn plan_inputs(
-    layout: &Layout,
-    catalog: &Catalog,
-) -> (Vec<PlanNode>, BTreeMap<String, PlanService>) {
-    let mut nodes = Vec::new();
-    let mut number = 1000;
-    for group in &layout.groups {
-        for _ in 0..group.count {
-            nodes.push(PlanNode {
-                id: format!("node-{number}"),
-                services: group.services.clone(),
-            });
-            number += 1;
-        }
-    }
-    let services = layout
-        .groups
-        .iter()
-        .flat_map(|g| g.services.iter())
-        .filter_map(|name| catalog.services.get(name))
-        .map(|service| (service.name.clone(), PlanService::from_service(service)))
-        .collect();
-    (nodes, services)
-}
-
-/// A digest of every catalog entity the result depends on: the template and the templates and
-/// partials it merges, the provider, the hardware and image types, and the cluster's services.
-pub(crate) fn catalog_token(
-    catalog: &Catalog,
-    template: &ClusterTemplate,
-    layout: &Layout,
-    request: &ClusterCreateRequest,
-) -> String {
-    let mut used: Vec<String> = Vec::new();
-    let mut mark = |kind: EntityKind, name: &str, version: Option<i64>| {
-        used.push(format!("{kind}/{name}@{}", version.unwrap_or(0)))
-    };
-    let mut pending = vec![request.cluster_template.clone()];
-    while let Some(name) = pending.pop() {
-        if let Some(t) = catalog.clustertemplates.get(&name) {
-            mark(EntityKind::Clustertemplates, &t.name, t.version);
-            pending.extend(t.extends.iter().map(|p| p.name.clone()));
-            for include in &t.includes {
-                let version = catalog
-                    .partialtemplates
-                    .get(&include.name)
-                    .and_then(|p| p.version);
-                mark(EntityKind::Partialtemplates, &include.name, version);
-            }
-        }
-    }
-    let provider = request
-        .provider
-        .clone()
-        .or_else(|| template.defaults.provider.clone())
-        .unwrap_or_default();
-    mark(
-        EntityKind::Providers,
-        &provider,
-        catalog.providers.get(&provider).and_then(|p| p.version),
-    );
-    for (name, h) in &catalog.hardwaretypes {
-        mark(EntityKind::Hardwaretypes, name, h.version);
-    }
-    for (name, i) in &catalog.imagetypes {
-        mark(EntityKind::Imagetypes, name, i.version);
-    }
-    for group in &layout.groups {
-        for service in &group.services {
-            mark(
-                EntityKind::Services,
-                service,
-                catalog.services.get(service).and_then(|s| s.version),
-            );
-        }
-    }
-    used.sort();
-    used.dedup();
-    let digest = Sha256::digest(used.join("\n").as_bytes());
-    format!(
-        "v1.{}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
 }

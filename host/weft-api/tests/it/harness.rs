@@ -11,23 +11,29 @@ use weft_testkit::{Backend, TestDb};
 pub(crate) const SUPERADMIN_TOKEN: &str = "test-superadmin-token-0123456789";
 
 /// One plugin runtime for every test of the process (as one server has one).
-fn inspector() -> weft_api::PluginInspector {
-    static INSPECTOR: std::sync::OnceLock<weft_registry::Inspector> = std::sync::OnceLock::new();
-    let inspector = INSPECTOR
+fn runtime() -> std::sync::Arc<weft_runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<std::sync::Arc<weft_runtime::Runtime>> =
+        std::sync::OnceLock::new();
+    RUNTIME
         .get_or_init(|| {
             let cache = tempfile::tempdir().unwrap().keep();
-            let runtime = weft_runtime::Runtime::new(weft_runtime::RuntimeConfig {
-                cache_dir: cache,
-                slots: 8,
-                max_memory_bytes: 64 << 20,
-                epoch_tick: std::time::Duration::from_millis(10),
-                max_component_bytes: 32 << 20,
-                quarantine_after: 5,
-            })
-            .unwrap();
-            weft_registry::Inspector::new(std::sync::Arc::new(runtime))
+            std::sync::Arc::new(
+                weft_runtime::Runtime::new(weft_runtime::RuntimeConfig {
+                    cache_dir: cache,
+                    slots: 32,
+                    max_memory_bytes: 64 << 20,
+                    epoch_tick: std::time::Duration::from_millis(10),
+                    max_component_bytes: 32 << 20,
+                    quarantine_after: 5,
+                })
+                .unwrap(),
+            )
         })
-        .clone();
+        .clone()
+}
+
+fn inspector() -> weft_api::PluginInspector {
+    let inspector = weft_registry::Inspector::new(runtime());
     weft_api::PluginInspector::new(move |wasm| {
         let inspector = inspector.clone();
         Box::pin(async move { inspector.inspect(wasm).await })
@@ -37,6 +43,16 @@ fn inspector() -> weft_api::PluginInspector {
 pub(crate) struct TestApp {
     app: Router,
     _db: TestDb,
+    /// Set to stop the embedded workers.
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = &self.stop {
+            let _ = stop.send(true);
+        }
+    }
 }
 
 pub(crate) struct Answer {
@@ -72,6 +88,73 @@ impl TestApp {
         TestApp {
             app: weft_api::app(state),
             _db: db,
+            stop: None,
+        }
+    }
+
+    /// An app whose engine retries fast, with `slots` embedded workers running its tasks in the
+    /// plugin runtime, and a janitor.
+    pub(crate) async fn with_workers(backend: Backend, slots: usize) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = weft_store::Store::open(&db.url).await.unwrap();
+        store
+            .ensure_superadmin(&weft_auth::token_digest(SUPERADMIN_TOKEN))
+            .await
+            .unwrap();
+        let state = weft_api::AppState::new(store.clone())
+            .await
+            .unwrap()
+            .with_inspector(inspector());
+        let engine = weft_engine::Engine::new(
+            store,
+            weft_vault::Vault::new(&[7u8; 32]).unwrap(),
+            state.superadmin_tenant_id.clone(),
+            weft_engine::EngineConfig {
+                retry: weft_engine::RetryPolicy {
+                    max_attempts: 3,
+                    backoff_ms: 20,
+                },
+                lease: std::time::Duration::from_secs(10),
+                ..weft_engine::EngineConfig::default()
+            },
+        );
+        let state = state.with_engine(engine.clone());
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let executor = std::sync::Arc::new(weft_worker::Executor::new(
+            runtime(),
+            weft_runtime::TaskLimits {
+                memory_bytes: 64 << 20,
+                cpu: std::time::Duration::from_secs(10),
+                wall: std::time::Duration::from_secs(30),
+                output_bytes: 1 << 20,
+                result_bytes: 1 << 20,
+                table_entries: 256,
+                file_bytes: 1 << 20,
+            },
+        ));
+        let source = std::sync::Arc::new(weft_worker::EngineSource::new(engine.clone(), "test"));
+        tokio::spawn(weft_worker::run(
+            source,
+            executor,
+            weft_worker::WorkerConfig {
+                slots,
+                heartbeat: std::time::Duration::from_secs(3),
+                error_backoff: std::time::Duration::from_millis(200),
+            },
+            stop_rx.clone(),
+        ));
+        let mut janitor_stop = stop_rx;
+        tokio::spawn(async move {
+            engine
+                .run_janitor(std::time::Duration::from_millis(200), async move {
+                    let _ = janitor_stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        TestApp {
+            app: weft_api::app(state),
+            _db: db,
+            stop: Some(stop),
         }
     }
 

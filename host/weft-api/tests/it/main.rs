@@ -3,6 +3,7 @@
 
 mod catalog;
 mod clusters;
+mod engine;
 mod harness;
 mod matrix;
 mod plugins;

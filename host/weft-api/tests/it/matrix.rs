@@ -275,6 +275,213 @@ fn table() -> Vec<Row> {
             writer,
         )));
     }
+    // clusters: owner or admin of the tenant; another tenant's are absent
+    let c = "/v2/clusters/00000001";
+    let cluster_rows = [
+        (Method::GET, "/v2/clusters/{id}", c.to_string(), None),
+        (Method::DELETE, "/v2/clusters/{id}", c.to_string(), None),
+        (
+            Method::POST,
+            "/v2/clusters/{id}",
+            c.to_string(),
+            Some(json!({"expireTime": 1})),
+        ),
+        (
+            Method::GET,
+            "/v2/clusters/{id}/status",
+            format!("{c}/status"),
+            None,
+        ),
+        (
+            Method::GET,
+            "/v2/clusters/{id}/plans",
+            format!("{c}/plans"),
+            None,
+        ),
+        (
+            Method::GET,
+            "/v2/clusters/{id}/plans/{job}",
+            format!("{c}/plans/00000001-001"),
+            None,
+        ),
+        (
+            Method::GET,
+            "/v2/clusters/{id}/config",
+            format!("{c}/config"),
+            None,
+        ),
+        (
+            Method::PUT,
+            "/v2/clusters/{id}/config",
+            format!("{c}/config"),
+            Some(json!({"config": {}})),
+        ),
+        (
+            Method::GET,
+            "/v2/clusters/{id}/services",
+            format!("{c}/services"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v2/clusters/{id}/services",
+            format!("{c}/services"),
+            Some(json!({"services": ["redis"]})),
+        ),
+        (
+            Method::POST,
+            "/v2/clusters/{id}/services/{service}",
+            format!("{c}/services/restart"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            "/v2/clusters/{id}/services/{service}",
+            format!("{c}/services/redis"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v2/clusters/{id}/services/{service}/{action}",
+            format!("{c}/services/redis/restart"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v2/clusters/{id}/nodes",
+            format!("{c}/nodes"),
+            Some(json!({"numMachines": 1})),
+        ),
+        (
+            Method::POST,
+            "/v2/clusters/{id}/pause",
+            format!("{c}/pause"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v2/clusters/{id}/resume",
+            format!("{c}/resume"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v2/clusters/{id}/abort",
+            format!("{c}/abort"),
+            None,
+        ),
+        (
+            Method::GET,
+            "/v2/clusters/{id}/tasks/{task}/log",
+            format!("{c}/tasks/00000001-001-001/log"),
+            None,
+        ),
+        (
+            Method::GET,
+            "/v2/clusters/{id}/tasks/{task}/log/stream",
+            format!("{c}/tasks/00000001-001-001/log/stream"),
+            None,
+        ),
+        (
+            Method::GET,
+            "/v2/nodes/{id}",
+            "/v2/nodes/n1".to_string(),
+            None,
+        ),
+    ];
+    for (method, template, path, body) in cluster_rows {
+        let mut r = row(method, template, path, Min::Any).scoped();
+        r.body = body;
+        rows.push(r);
+    }
+    rows.push(row(Method::GET, "/v2/nodes", "/v2/nodes", Min::Any));
+    rows.push(row(Method::GET, "/v2/clusters", "/v2/clusters", Min::Any));
+    rows.push(
+        row(Method::POST, "/v2/clusters", "/v2/clusters", Min::Any)
+            .scoped()
+            .body(json!({"name": "c", "clusterTemplate": "redis", "numMachines": 1}))
+            .bad(
+                json!({"name": "c", "clusterTemplate": "redis", "numMachines": "x"}),
+                "numMachines",
+            ),
+    );
+    // the worker protocol: worker tokens only (user tokens are not worker credentials)
+    for (method, template, path, body) in [
+        (
+            Method::PUT,
+            "/v2/provisioners/{id}",
+            "/v2/provisioners/p1",
+            json!({"host": "h", "capacityTotal": 1}),
+        ),
+        (
+            Method::POST,
+            "/v2/provisioners/{id}/heartbeat",
+            "/v2/provisioners/p1/heartbeat",
+            json!({"usage": 0}),
+        ),
+        (
+            Method::POST,
+            "/v2/tasks/take",
+            "/v2/tasks/take",
+            json!({"provisionerId": "p1", "workerId": "w"}),
+        ),
+        (
+            Method::POST,
+            "/v2/tasks/heartbeat",
+            "/v2/tasks/heartbeat",
+            json!({"provisionerId": "p1", "workerId": "w", "taskId": "t"}),
+        ),
+        (
+            Method::POST,
+            "/v2/tasks/log",
+            "/v2/tasks/log",
+            json!({"provisionerId": "p1", "workerId": "w", "taskId": "t", "attempt": 1, "firstSeq": 1, "lines": []}),
+        ),
+        (
+            Method::POST,
+            "/v2/tasks/finish",
+            "/v2/tasks/finish",
+            json!({"provisionerId": "p1", "workerId": "w", "taskId": "t", "attempt": 1, "status": 0}),
+        ),
+        (
+            Method::GET,
+            "/v2/tasks/components/{digest}",
+            "/v2/tasks/components/abc",
+            Value::Null,
+        ),
+    ] {
+        let mut r = row(method, template, path, Min::Any);
+        r.body = (!body.is_null()).then_some(body);
+        rows.push(r);
+    }
+    rows.push(row(
+        Method::GET,
+        "/v2/provisioners",
+        "/v2/provisioners",
+        Min::Superadmin,
+    ));
+    rows.push(row(
+        Method::GET,
+        "/v2/workers/tokens",
+        "/v2/workers/tokens",
+        Min::Admin,
+    ));
+    rows.push(
+        row(
+            Method::POST,
+            "/v2/workers/tokens",
+            "/v2/workers/tokens",
+            Min::Admin,
+        )
+        .body(json!({"name": "w1"}))
+        .bad(json!({"name": "a b"}), "name"),
+    );
+    rows.push(row(
+        Method::DELETE,
+        "/v2/workers/tokens/{name}",
+        "/v2/workers/tokens/w0",
+        Min::Admin,
+    ));
     rows
 }
 

@@ -1,0 +1,378 @@
+//! The engine end to end through the API: embedded workers run the fixture plugins in the real
+//! plugin runtime; each test runs on SQLite and on PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use weft_testkit::{Backend, both_backends};
+
+use crate::harness::{SUPERADMIN_TOKEN, Tenant, TestApp};
+
+/// The fixture catalog: a provider of type `test-provider` and services whose actions run the
+/// test automators.
+fn catalog(install: Value) -> Value {
+    json!({
+        "providers": [{"name": "sim", "providertype": "test-provider", "provisioner": {}}],
+        "hardwaretypes": [{"name": "small", "providermap": {"sim": {"flavor": "s1"}}}],
+        "imagetypes": [{"name": "img", "providermap": {"sim": {"image": "i1", "sshuser": "weft"}}}],
+        "services": [
+            {"name": "base"},
+            {"name": "app", "dependencies": {"runtime": {"requires": ["base"]}},
+             "provisioner": {"actions": {"install": install}}}
+        ],
+        "partialtemplates": [],
+        "clustertemplates": [{
+            "name": "basic",
+            "defaults": {"services": ["base"], "provider": "sim", "hardwaretype": "small", "imagetype": "img",
+                         "config": {"greeting": "hello"}},
+            "compatibility": {"services": ["base", "app"]},
+            "constraints": {"size": {"min": 1, "max": 10}}
+        }]
+    })
+}
+
+async fn setup(app: &TestApp, tenant: &str, workers: u32, install: Value) -> Tenant {
+    for plugin in ["test-provider", "test-misbehave", "test-capabilities"] {
+        let up = app
+            .upload(
+                "/v2/plugins?approve=requested",
+                SUPERADMIN_TOKEN,
+                weft_test_plugins::component(plugin),
+            )
+            .await;
+        assert!(
+            up.status == StatusCode::CREATED || up.status == StatusCode::CONFLICT,
+            "{up:?}"
+        );
+    }
+    let t = app.tenant(tenant).await;
+    set_workers(app, tenant, workers).await;
+    let imported = app.post("/v2/import", &t.admin, catalog(install)).await;
+    assert_eq!(imported.status, StatusCode::OK, "{imported:?}");
+    t
+}
+
+async fn set_workers(app: &TestApp, tenant: &str, workers: u32) {
+    let put = app
+        .put(
+            &format!("/v2/tenants/{tenant}"),
+            SUPERADMIN_TOKEN,
+            json!({"tenant": {"name": tenant, "workers": workers}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{put:?}");
+}
+
+/// Polls the cluster until its status is `want` (or fails after a minute).
+async fn wait_for(app: &TestApp, token: &str, id: &str, want: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let status = app.get(&format!("/v2/clusters/{id}/status"), token).await;
+        assert_eq!(status.status, StatusCode::OK, "{status:?}");
+        if status.body["status"] == want {
+            return status.body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "cluster {id} never became {want}: {status:?}; plans: {:?}",
+            app.get(&format!("/v2/clusters/{id}/plans"), token).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> String {
+    let created = app.post("/v2/clusters", token, body).await;
+    assert_eq!(created.status, StatusCode::OK, "{created:?}");
+    created.body["id"].as_str().unwrap().to_string()
+}
+
+async fn creates_runs_and_deletes_a_cluster(backend: Backend) {
+    let app = TestApp::with_workers(backend, 4).await;
+    // no worker capacity yet: the create waits and says why
+    let t = setup(&app, "acme", 0, json!({"type": "test-capabilities"})).await;
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "c1", "clusterTemplate": "basic", "numMachines": 3}),
+    )
+    .await;
+    let plans = app.get(&format!("/v2/clusters/{id}/plans"), &t.user).await;
+    assert_eq!(plans.body[0]["action"], "CLUSTER_CREATE", "{plans:?}");
+    let waiting = plans.body[0]["stages"][0][0]["waiting"]
+        .as_str()
+        .unwrap_or("");
+    assert!(waiting.contains("no worker capacity"), "{plans:?}");
+    // one job per cluster: a pending cluster takes no other operation
+    let busy = app.delete(&format!("/v2/clusters/{id}"), &t.user).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT, "{busy:?}");
+
+    set_workers(&app, "acme", 4).await;
+    let status = wait_for(&app, &t.user, &id, "active").await;
+    assert_eq!(status["actionstatus"], "complete");
+    assert_eq!(status["stepscompleted"], status["stepstotal"]);
+
+    let details = app.get(&format!("/v2/clusters/{id}"), &t.user).await;
+    let nodes = details.body["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "{details:?}");
+    for node in nodes {
+        let props = &node["properties"];
+        let nodenum = props["nodenum"].as_u64().unwrap();
+        // the provider named the host and confirmed an address
+        assert_eq!(props["hostname"], format!("node-{nodenum}.test"));
+        assert!(props["ipaddresses"]["bind_v4"].is_string(), "{node}");
+        assert_eq!(props["sshuser"], "weft");
+        assert_eq!(
+            node["provisionerResults"]["providerid"],
+            format!("test-{nodenum}")
+        );
+        let actions: Vec<&str> = node["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap())
+            .collect();
+        assert!(actions.starts_with(&["CREATE", "CONFIRM"]), "{actions:?}");
+    }
+    // the provider got the machine tags
+    let create_task = nodes[0]["actions"][0]["taskId"].as_str().unwrap();
+    let log = app
+        .get(
+            &format!("/v2/clusters/{id}/tasks/{create_task}/log"),
+            &t.user,
+        )
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{log:?}");
+    assert!(log.body.to_string().contains("creating"), "{log:?}");
+
+    // visibility: another user of the tenant and another tenant see nothing; the admin does
+    let carl = app.user("acme", "carl", "user").await;
+    let other = app.tenant("globex").await;
+    for (token, visible) in [
+        (&carl, false),
+        (&other.admin, false),
+        (&other.user, false),
+        (&t.admin, true),
+    ] {
+        for path in [
+            format!("/v2/clusters/{id}"),
+            format!("/v2/clusters/{id}/status"),
+            format!("/v2/clusters/{id}/plans"),
+            format!("/v2/clusters/{id}/tasks/{create_task}/log"),
+            format!("/v2/clusters/{id}/tasks/{create_task}/log/stream"),
+        ] {
+            let got = app.get(&path, token).await;
+            let want = if visible {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(got.status, want, "{path}: {got:?}");
+        }
+        let list = app.get("/v2/clusters", token).await;
+        assert_eq!(
+            list.body.as_array().unwrap().len(),
+            usize::from(visible),
+            "{list:?}"
+        );
+    }
+
+    // add a service, restart it, then delete
+    let added = app
+        .post(
+            &format!("/v2/clusters/{id}/services"),
+            &t.user,
+            json!({"services": ["app"]}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{added:?}");
+    wait_for(&app, &t.user, &id, "active").await;
+    let services = app
+        .get(&format!("/v2/clusters/{id}/services"), &t.user)
+        .await;
+    assert_eq!(services.body, json!(["app", "base"]));
+
+    let deleted = app.delete(&format!("/v2/clusters/{id}"), &t.user).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{deleted:?}");
+    wait_for(&app, &t.user, &id, "terminated").await;
+    let active = app.get("/v2/clusters?status=active", &t.user).await;
+    assert_eq!(active.body, json!([]));
+}
+
+async fn retries_fail_the_job_and_resume_runs_from_the_failed_stage(backend: Backend) {
+    let app = TestApp::with_workers(backend, 2).await;
+    let t = setup(
+        &app,
+        "acme",
+        2,
+        json!({"type": "test-misbehave", "fields": {"mode": "error"}}),
+    )
+    .await;
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "c2", "clusterTemplate": "basic", "numMachines": 1, "services": ["base", "app"]}),
+    )
+    .await;
+    let status = wait_for(&app, &t.user, &id, "incomplete").await;
+    assert_eq!(status["actionstatus"], "failed");
+    let details = app.get(&format!("/v2/clusters/{id}"), &t.user).await;
+    let installs: Vec<&Value> = details.body["nodes"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "INSTALL")
+        .collect();
+    assert_eq!(installs.len(), 3, "three attempts: {details:?}");
+    assert!(installs.iter().all(|a| a["status"] == "failed"));
+    assert!(
+        installs[0]["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("reports a failure")
+    );
+    assert!(
+        details.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("INSTALL"),
+        "{details:?}"
+    );
+
+    // the admin fixes the service; resume runs the failed stage again, not the whole job
+    let fixed = app
+        .put(
+            "/v2/services/app",
+            &t.admin,
+            json!({"name": "app", "dependencies": {"runtime": {"requires": ["base"]}},
+                   "provisioner": {"actions": {"install": {"type": "test-capabilities"}}}}),
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::OK, "{fixed:?}");
+    let resumed = app
+        .post(&format!("/v2/clusters/{id}/resume"), &t.user, json!({}))
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{resumed:?}");
+    wait_for(&app, &t.user, &id, "active").await;
+    let details = app.get(&format!("/v2/clusters/{id}"), &t.user).await;
+    let creates = details.body["nodes"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "CREATE")
+        .count();
+    assert_eq!(creates, 1, "the node was not created again: {details:?}");
+}
+
+async fn quotas_and_bad_requests(backend: Backend) {
+    let app = TestApp::with_workers(backend, 1).await;
+    let t = setup(&app, "acme", 0, json!({"type": "test-capabilities"})).await;
+    let put = app
+        .put(
+            "/v2/tenants/acme",
+            SUPERADMIN_TOKEN,
+            json!({"tenant": {"name": "acme", "workers": 0, "maxClusters": 1, "maxNodes": 3}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{put:?}");
+    let too_big = app
+        .post(
+            "/v2/clusters",
+            &t.user,
+            json!({"name": "big", "clusterTemplate": "basic", "numMachines": 4}),
+        )
+        .await;
+    assert_eq!(too_big.status, StatusCode::CONFLICT, "{too_big:?}");
+    assert!(too_big.body["error"].as_str().unwrap().contains("quota"));
+    create(
+        &app,
+        &t.user,
+        json!({"name": "one", "clusterTemplate": "basic", "numMachines": 2}),
+    )
+    .await;
+    let second = app
+        .post(
+            "/v2/clusters",
+            &t.user,
+            json!({"name": "two", "clusterTemplate": "basic", "numMachines": 1}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{second:?}");
+    // nothing half-written
+    let listed = app.get("/v2/clusters", &t.admin).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+
+    let missing = app
+        .post(
+            "/v2/clusters",
+            &t.user,
+            json!({"clusterTemplate": "basic", "numMachines": 1}),
+        )
+        .await;
+    crate::harness::assert_invalid(&missing, "name");
+    let abort = app
+        .post("/v2/clusters/00009999/abort", &t.user, json!({}))
+        .await;
+    assert_eq!(abort.status, StatusCode::NOT_FOUND);
+}
+
+async fn pause_resume_and_abort(backend: Backend) {
+    let app = TestApp::with_workers(backend, 2).await;
+    let t = setup(&app, "acme", 0, json!({"type": "test-capabilities"})).await;
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "p", "clusterTemplate": "basic", "numMachines": 2}),
+    )
+    .await;
+    let paused = app
+        .post(&format!("/v2/clusters/{id}/pause"), &t.user, json!({}))
+        .await;
+    assert_eq!(paused.status, StatusCode::NO_CONTENT, "{paused:?}");
+    set_workers(&app, "acme", 2).await;
+    // the queued first stage runs; nothing after it starts while paused
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let plans = app.get(&format!("/v2/clusters/{id}/plans"), &t.user).await;
+    assert_eq!(plans.body[0]["status"], "paused", "{plans:?}");
+    assert!(
+        plans.body[0]["stages"][1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|task| task["status"] == "not_submitted"),
+        "{plans:?}"
+    );
+    let resumed = app
+        .post(&format!("/v2/clusters/{id}/resume"), &t.user, json!({}))
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{resumed:?}");
+    wait_for(&app, &t.user, &id, "active").await;
+
+    // abort: a create that cannot run is aborted and the cluster is left incomplete
+    set_workers(&app, "acme", 0).await;
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "q", "clusterTemplate": "basic", "numMachines": 1}),
+    )
+    .await;
+    let aborted = app
+        .post(&format!("/v2/clusters/{id}/abort"), &t.user, json!({}))
+        .await;
+    assert_eq!(aborted.status, StatusCode::NO_CONTENT, "{aborted:?}");
+    let status = wait_for(&app, &t.user, &id, "incomplete").await;
+    assert_eq!(status["message"], "Aborted by user.");
+    // only a create can be aborted
+    let again = app
+        .post(&format!("/v2/clusters/{id}/abort"), &t.user, json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+}
+
+both_backends!(
+    creates_runs_and_deletes_a_cluster,
+    retries_fail_the_job_and_resume_runs_from_the_failed_stage,
+    quotas_and_bad_requests,
+    pause_resume_and_abort,
+);

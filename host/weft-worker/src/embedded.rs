@@ -1,0 +1,92 @@
+//! The source of embedded workers: the engine in the same process.
+
+use std::time::Duration;
+
+use weft_engine::{Engine, Finished, WorkerIdentity};
+use weft_model::{PluginRef, TaskAssignment, TaskLogLine, TaskReport};
+
+use crate::{SourceError, TaskSource};
+
+/// Takes tasks straight from the engine, as worker `name`.
+#[derive(Debug, Clone)]
+pub struct EngineSource {
+    engine: Engine,
+    name: String,
+}
+
+impl EngineSource {
+    pub fn new(engine: Engine, name: impl Into<String>) -> EngineSource {
+        EngineSource {
+            engine,
+            name: name.into(),
+        }
+    }
+
+    fn who(&self, slot: usize) -> WorkerIdentity {
+        WorkerIdentity {
+            worker: format!("{}/{slot}", self.name),
+            tenant_id: None,
+        }
+    }
+}
+
+fn source_error(e: weft_engine::EngineError) -> SourceError {
+    SourceError(e.to_string())
+}
+
+impl TaskSource for EngineSource {
+    async fn take(&self, slot: usize) -> Result<Option<TaskAssignment>, SourceError> {
+        self.engine
+            .take(&self.who(slot))
+            .await
+            .map_err(source_error)
+    }
+
+    async fn heartbeat(&self, slot: usize, task_id: &str) -> Result<bool, SourceError> {
+        self.engine
+            .heartbeat(&self.who(slot), task_id)
+            .await
+            .map_err(source_error)
+    }
+
+    async fn log(
+        &self,
+        task_id: &str,
+        attempt: i64,
+        first_seq: i64,
+        lines: Vec<TaskLogLine>,
+    ) -> Result<(), SourceError> {
+        self.engine
+            .append_log(task_id, attempt, first_seq, &lines)
+            .await
+            .map_err(source_error)
+    }
+
+    async fn finish(&self, slot: usize, report: TaskReport) -> Result<bool, SourceError> {
+        Ok(self
+            .engine
+            .finish(&self.who(slot), &report)
+            .await
+            .map_err(source_error)?
+            == Finished::Accepted)
+    }
+
+    async fn component(&self, plugin: &PluginRef) -> Result<Vec<u8>, SourceError> {
+        let found = self
+            .engine
+            .store()
+            .plugin_component_by_digest(&plugin.digest)
+            .await
+            .map_err(|e| SourceError(e.to_string()))?;
+        found
+            .map(|(_, bytes)| bytes)
+            .ok_or_else(|| SourceError(format!("no component with digest {}", plugin.digest)))
+    }
+
+    async fn idle(&self) {
+        tokio::select! {
+            _ = self.engine.queued() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
