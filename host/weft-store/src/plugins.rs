@@ -125,6 +125,12 @@ impl Store {
         let result: Result<Registered, sqlx::Error> = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
+                // take the write lock first: on SQLite a read-then-write transaction fails
+                // with "database is locked" when another writer commits in between
+                sqlx::query("UPDATE tenants SET workers = workers WHERE id = $1")
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?;
                 let existing: Option<(String, i64)> = sqlx::query_as(
                     "SELECT name, version FROM plugins WHERE tenant_id = $1 AND digest = $2",
                 )
