@@ -154,6 +154,10 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
             .filter(|t| t.stage == stage)
             .filter(|t| !matches!(status(t), Some(TaskStatus::Replaced | TaskStatus::Dropped)))
             .collect();
+        // submitted tasks are in progress, so the stage is complete only if none was waiting
+        let all_complete = current
+            .iter()
+            .all(|t| status(t) == Some(TaskStatus::Complete));
         let to_submit: Vec<String> = current
             .iter()
             .filter(|t| status(t) == Some(TaskStatus::NotSubmitted))
@@ -166,11 +170,6 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
             });
             set_status(&mut tasks, id, TaskStatus::InProgress);
         }
-        let all_complete = tasks
-            .iter()
-            .filter(|t| t.stage == stage)
-            .filter(|t| !matches!(status(t), Some(TaskStatus::Replaced | TaskStatus::Dropped)))
-            .all(|t| status(t) == Some(TaskStatus::Complete));
         if !all_complete {
             break;
         }

@@ -35,6 +35,14 @@ pub enum Finished {
     LeaseLost,
 }
 
+/// A JSON value as plugin input text: strings as themselves, anything else as JSON.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Why a claimed task cannot be handed out.
 struct Unrunnable(String);
 
@@ -186,26 +194,19 @@ impl Engine {
 
         let mut provider_fields: BTreeMap<String, String> = BTreeMap::new();
         let mut secrets: BTreeMap<String, String> = BTreeMap::new();
+        // sensitive fields reach only provider tasks, and only as secrets
         for (name, value) in &body.provider.provisioner {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            if sensitive_names.contains(name) {
-                secrets.insert(name.clone(), text);
-            } else {
-                provider_fields.insert(name.clone(), text);
+            if !sensitive_names.contains(name) {
+                provider_fields.insert(name.clone(), text(value));
+            } else if is_provider_task {
+                secrets.insert(name.clone(), text(value));
             }
         }
         if is_provider_task
             && let Some(sealed) = self.store.sensitive_fields(&task.cluster_id).await?
         {
             for (name, value) in self.open_fields(&task.cluster_id, &sealed)? {
-                let text = match value {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                secrets.insert(name, text);
+                secrets.insert(name, text(&value));
             }
         }
         for (key, value) in [
@@ -216,20 +217,11 @@ impl Engine {
         ] {
             provider_fields.insert(key.into(), value);
         }
-        if !is_provider_task {
-            secrets.clear();
-        }
 
         let prior_results = node
             .provisioner_results
             .iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
+            .map(|(k, v)| (k.clone(), text(v)))
             .collect();
         let ssh = self.ssh_endpoint(&cluster, &node, &plugins).await?;
         Ok(Ok(TaskAssignment {

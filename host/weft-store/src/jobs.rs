@@ -726,17 +726,6 @@ impl Store {
         })?)
     }
 
-    /// Every attempt of a task.
-    pub async fn task_attempts(&self, task_id: &str) -> Result<Vec<NodeActionRow>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
-            "SELECT task_id, attempt, node_id, service, action, submit_time, status_time, status, \
-             stdout, stderr FROM node_actions WHERE task_id = $1 ORDER BY attempt"
-        )
-        .bind(task_id)
-        .fetch_all(pool)
-        .await)?)
-    }
-
     /// The node of a task's id, for authorisation of log reads: (tenant, cluster) of the task.
     pub async fn task_owner(&self, task_id: &str) -> Result<Option<(String, String)>> {
         Ok(on_pool!(self, |pool| sqlx::query_as(

@@ -36,7 +36,7 @@ pub use jobs::{
 pub use plugins::{NewPlugin, PluginRecord};
 pub use queue::{ClaimedTask, Finished, LeaseLost};
 pub use tenants::{Caller, TenantRecord, UserRecord};
-pub use workers::{AuditRow, EventRow, ProvisionerRow, WorkerTokenRow};
+pub use workers::{ProvisionerRow, WorkerTokenRow};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -1,5 +1,4 @@
-//! Worker credentials and registrations (Coopr's provisioners), lifecycle events waiting for
-//! their webhooks, and the audit log of mutating requests.
+//! Worker credentials and registrations (Coopr's provisioners).
 
 use sqlx::FromRow;
 
@@ -23,28 +22,6 @@ pub struct ProvisionerRow {
     pub usage: i64,
     pub registered_at: i64,
     pub heartbeat_at: i64,
-}
-
-/// A lifecycle event waiting for delivery.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct EventRow {
-    pub id: String,
-    pub tenant_id: String,
-    pub kind: String,
-    pub body: String,
-    pub created_at: i64,
-}
-
-/// One mutating request.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct AuditRow {
-    pub id: String,
-    pub tenant_id: String,
-    pub actor: String,
-    pub method: String,
-    pub path: String,
-    pub status: i64,
-    pub at: i64,
 }
 
 impl Store {
@@ -186,55 +163,5 @@ impl Store {
             self,
             sqlx::query("DELETE FROM provisioners WHERE heartbeat_at < $1").bind(since)
         )?)
-    }
-
-    /// Undelivered lifecycle events, oldest first.
-    pub async fn pending_events(&self, limit: i64) -> Result<Vec<EventRow>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
-            "SELECT id, tenant_id, kind, body, created_at FROM job_events \
-             ORDER BY created_at, id LIMIT $1"
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?)
-    }
-
-    pub async fn delete_event(&self, id: &str) -> Result<()> {
-        execute!(
-            self,
-            sqlx::query("DELETE FROM job_events WHERE id = $1").bind(id)
-        )?;
-        Ok(())
-    }
-
-    /// Records a mutating request.
-    pub async fn append_audit(&self, row: &AuditRow) -> Result<()> {
-        execute!(
-            self,
-            sqlx::query(
-                "INSERT INTO audit_log (id, tenant_id, actor, method, path, status, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            )
-            .bind(&row.id)
-            .bind(&row.tenant_id)
-            .bind(&row.actor)
-            .bind(&row.method)
-            .bind(&row.path)
-            .bind(row.status)
-            .bind(row.at)
-        )?;
-        Ok(())
-    }
-
-    /// A tenant's audit log, newest first.
-    pub async fn audit_log(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditRow>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
-            "SELECT id, tenant_id, actor, method, path, status, at FROM audit_log \
-             WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2"
-        )
-        .bind(tenant_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?)
     }
 }

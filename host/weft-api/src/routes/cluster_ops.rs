@@ -52,6 +52,14 @@ fn owner_filter(caller: &Caller) -> Option<&str> {
     }
 }
 
+/// The cluster `id` if the caller may see it; 404 otherwise.
+async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<ClusterRow, ApiError> {
+    Ok(state
+        .engine
+        .visible_cluster(&caller.tenant_id, owner_filter(caller), id)
+        .await?)
+}
+
 /// Progress of the cluster's latest job.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Progress {
@@ -281,10 +289,7 @@ async fn details(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ClusterDetails>, ApiError> {
-    let row = state
-        .engine
-        .visible_cluster(&caller.tenant_id, owner_filter(&caller), &id)
-        .await?;
+    let row = visible(&state, &caller, &id).await?;
     let body = cluster_body(&row)?;
     let rows = state.store.cluster_nodes(&id).await?;
     let mut nodes = Vec::new();
@@ -424,10 +429,7 @@ async fn status(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<StatusView>, ApiError> {
-    let row = state
-        .engine
-        .visible_cluster(&caller.tenant_id, owner_filter(&caller), &id)
-        .await?;
+    let row = visible(&state, &caller, &id).await?;
     let progress = progress(&state, &row).await?;
     Ok(Json(StatusView {
         clusterid: row.id,
@@ -527,10 +529,7 @@ async fn plans(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<PlanView>>, ApiError> {
-    state
-        .engine
-        .visible_cluster(&caller.tenant_id, owner_filter(&caller), &id)
-        .await?;
+    visible(&state, &caller, &id).await?;
     let mut out = Vec::new();
     for job in state.store.cluster_jobs(&id).await? {
         out.push(plan_view(&state, job).await?);
@@ -546,10 +545,7 @@ async fn plan(
     caller: Caller,
     Path((id, job)): Path<(String, String)>,
 ) -> Result<Json<PlanView>, ApiError> {
-    state
-        .engine
-        .visible_cluster(&caller.tenant_id, owner_filter(&caller), &id)
-        .await?;
+    visible(&state, &caller, &id).await?;
     match state.store.get_job(&caller.tenant_id, &job).await? {
         Some(row) if row.cluster_id == id => Ok(Json(plan_view(&state, row).await?)),
         _ => Err(ApiError::NotFound(format!("job '{job}' does not exist"))),
@@ -564,10 +560,7 @@ async fn get_config(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
-    let row = state
-        .engine
-        .visible_cluster(&caller.tenant_id, owner_filter(&caller), &id)
-        .await?;
+    let row = visible(&state, &caller, &id).await?;
     Ok(Json(cluster_body(&row)?.config))
 }
 
@@ -608,10 +601,7 @@ async fn services(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let row = state
-        .engine
-        .visible_cluster(&caller.tenant_id, owner_filter(&caller), &id)
-        .await?;
+    let row = visible(&state, &caller, &id).await?;
     Ok(Json(cluster_body(&row)?.services))
 }
 
@@ -780,10 +770,7 @@ async fn visible_task(
     cluster: &str,
     task: &str,
 ) -> Result<(), ApiError> {
-    state
-        .engine
-        .visible_cluster(&caller.tenant_id, owner_filter(caller), cluster)
-        .await?;
+    visible(state, caller, cluster).await?;
     match state.store.get_job_task(&caller.tenant_id, task).await? {
         Some(t) if t.cluster_id == cluster => Ok(()),
         _ => Err(ApiError::NotFound(format!("task '{task}' does not exist"))),
