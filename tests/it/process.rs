@@ -110,6 +110,48 @@ impl Server {
         panic!("weft server did not stop on SIGTERM");
     }
 
+    /// Kills the server with SIGKILL: no shutdown, no drain.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Sends a JSON request; returns the status and the JSON answer (`null` when there is none).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Uploads a plugin component, approving the grants it requests.
+    pub(crate) async fn upload_plugin(&self, token: &str, component: Vec<u8>) -> u16 {
+        reqwest::Client::new()
+            .post(format!("{}/v2/plugins?approve=requested", self.url))
+            .bearer_auth(token)
+            .header("content-type", "application/wasm")
+            .body(component)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
         let mut request = reqwest::Client::new().get(format!("{}{path}", self.url));
         if let Some(token) = token {
@@ -125,6 +167,55 @@ impl Server {
 }
 
 impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `weft worker` process, killed when dropped.
+pub(crate) struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    /// Starts `weft worker` named `name` against `server` with a worker token.
+    pub(crate) fn start(
+        server: &Server,
+        token: &str,
+        name: &str,
+        data_dir: &Path,
+        slots: u32,
+    ) -> Worker {
+        let log = data_dir.with_extension("log");
+        let child = Command::new(weft_binary())
+            .args(["worker", "--server", &server.url, "--name", name])
+            .args([
+                "--slots",
+                &slots.to_string(),
+                "--heartbeat-secs",
+                "1",
+                "--poll-ms",
+                "100",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("WEFT_WORKER_TOKEN", token)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        Worker { child }
+    }
+
+    /// Kills the worker with SIGKILL.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

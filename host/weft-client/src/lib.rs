@@ -1,6 +1,8 @@
-//! A typed HTTP client for Weft's API: the CLI's way in, and later the remote worker's.
+//! A typed HTTP client for Weft's API: the CLI's way in, and `weft worker`'s.
 //!
 //! Errors keep the server's message (and the field it names) so a command can print it as is.
+
+mod worker;
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;

@@ -50,8 +50,8 @@ pub use template::{
 };
 pub use tenant::{Role, TenantRequest, TenantSpec, UserCreated, UserRequest, UserSummary, Whoami};
 pub use worker::{
-    FinishRequest, PluginRef, SshEndpoint, TakeRequest, TaskAssignment, TaskLogLine, TaskReport,
-    TaskService, WorkerHeartbeat, WorkerRegistration,
+    FinishRequest, PluginRef, SshEndpoint, TakeRequest, TaskAssignment, TaskHeartbeat,
+    TaskLogBatch, TaskLogLine, TaskReport, TaskService, WorkerHeartbeat, WorkerRegistration,
 };
 
 /// The name of the tenant that always exists and whose admins are superadmins.

@@ -151,3 +151,24 @@ pub struct FinishRequest {
     #[serde(flatten)]
     pub report: TaskReport,
 }
+
+/// A running task's heartbeat from the slot that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskHeartbeat {
+    pub provisioner_id: String,
+    pub worker_id: String,
+    pub task_id: String,
+}
+
+/// Log lines of a running attempt, the first numbered `firstSeq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskLogBatch {
+    pub provisioner_id: String,
+    pub worker_id: String,
+    pub task_id: String,
+    pub attempt: i64,
+    pub first_seq: i64,
+    pub lines: Vec<TaskLogLine>,
+}

@@ -51,6 +51,7 @@ impl TaskSource for EngineSource {
 
     async fn log(
         &self,
+        _slot: usize,
         task_id: &str,
         attempt: i64,
         first_seq: i64,

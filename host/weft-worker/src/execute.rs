@@ -224,7 +224,7 @@ impl Executor {
                         if !pending.is_empty() {
                             let lines = std::mem::take(&mut pending);
                             let count = lines.len() as i64;
-                            if let Err(e) = source.log(&assignment.task_id, assignment.attempt, seq, lines).await {
+                            if let Err(e) = source.log(slot, &assignment.task_id, assignment.attempt, seq, lines).await {
                                 tracing::warn!(error = %e, "streaming the task log failed");
                             }
                             seq += count;
@@ -245,6 +245,7 @@ impl Executor {
         if !pending.is_empty()
             && let Err(e) = source
                 .log(
+                    slot,
                     &assignment.task_id,
                     assignment.attempt,
                     seq,

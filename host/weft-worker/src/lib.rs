@@ -12,6 +12,7 @@
 
 mod embedded;
 mod execute;
+mod remote;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 pub use embedded::EngineSource;
 pub use execute::Executor;
+pub use remote::HttpSource;
 use weft_model::{PluginRef, TaskAssignment, TaskLogLine, TaskReport};
 
 /// Why a source call failed (the server is unreachable, a body did not parse...).
@@ -42,6 +44,7 @@ pub trait TaskSource: Send + Sync + 'static {
     /// Appends log lines of a running attempt, the first numbered `first_seq`.
     fn log(
         &self,
+        slot: usize,
         task_id: &str,
         attempt: i64,
         first_seq: i64,

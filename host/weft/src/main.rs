@@ -4,6 +4,7 @@ mod catalog_cmd;
 mod connect;
 mod plugin_cmd;
 mod server_cmd;
+mod worker_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run the server: HTTP API, catalog, engine and embedded workers.
     Server(server_cmd::ServerArgs),
+    /// Run a worker process that takes tasks from a server (scale-out).
+    Worker(worker_cmd::WorkerArgs),
     /// Import or export a catalog through a running server.
     Catalog(catalog_cmd::CatalogArgs),
     /// Run a plugin locally against the real host, for plugin authors.
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,
+            Command::Worker(args) => worker_cmd::run(args).await,
             Command::Catalog(args) => catalog_cmd::run(args).await,
             Command::Plugin(args) => plugin_cmd::run(args).await,
             Command::Openapi => {

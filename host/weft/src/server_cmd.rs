@@ -57,15 +57,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     tracing::info!(backend = store.backend_name(), database = %weft_store::redact_url(&url), "database ready");
     bootstrap_superadmin(&store, &args.data_dir).await?;
 
-    let runtime = weft_runtime::Runtime::new(weft_runtime::RuntimeConfig {
-        cache_dir: args.data_dir.join("plugin-cache"),
-        slots: PLUGIN_SLOTS,
-        max_memory_bytes: 256 << 20,
-        epoch_tick: Duration::from_millis(10),
-        max_component_bytes: MAX_COMPONENT_BYTES,
-        quarantine_after: 5,
-    })
-    .context("cannot start the plugin runtime")?;
+    let runtime = weft_runtime::Runtime::new(runtime_config(args.data_dir.join("plugin-cache")))
+        .context("cannot start the plugin runtime")?;
     let runtime = std::sync::Arc::new(runtime);
     let inspector = weft_registry::Inspector::new(runtime.clone());
     let state = weft_api::AppState::new(store.clone())
@@ -143,7 +136,19 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Limits of every task an embedded worker runs.
+/// The plugin runtime of a server or a worker process.
+pub(crate) fn runtime_config(cache_dir: PathBuf) -> weft_runtime::RuntimeConfig {
+    weft_runtime::RuntimeConfig {
+        cache_dir,
+        slots: PLUGIN_SLOTS,
+        max_memory_bytes: 256 << 20,
+        epoch_tick: Duration::from_millis(10),
+        max_component_bytes: MAX_COMPONENT_BYTES,
+        quarantine_after: 5,
+    }
+}
+
+/// Limits of every task a worker runs.
 pub(crate) fn task_limits() -> weft_runtime::TaskLimits {
     weft_runtime::TaskLimits {
         memory_bytes: 256 << 20,
@@ -246,7 +251,7 @@ fn write_secret_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weft_engine::{Finished, WorkerIdentity};
-use weft_model::{FinishRequest, TakeRequest, TaskLogLine, WorkerHeartbeat, WorkerRegistration};
+use weft_model::{
+    FinishRequest, TakeRequest, TaskHeartbeat, TaskLogBatch, WorkerHeartbeat, WorkerRegistration,
+};
 use weft_store::ProvisionerRow;
 
 use crate::body::JsonBody;
@@ -199,14 +201,6 @@ async fn take(
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TaskHeartbeat {
-    provisioner_id: String,
-    worker_id: String,
-    task_id: String,
-}
-
 /// Keeps a task's lease; 417 when it is lost.
 #[utoipa::path(post, path = "/v2/tasks/heartbeat", tag = "workers", request_body = TaskHeartbeat,
     responses((status = 204), (status = 417, body = ErrorBody)))]
@@ -225,24 +219,13 @@ async fn task_heartbeat(
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TaskLog {
-    provisioner_id: String,
-    worker_id: String,
-    task_id: String,
-    attempt: i64,
-    first_seq: i64,
-    lines: Vec<TaskLogLine>,
-}
-
 /// Appends lines to a running task's log; 417 unless the worker holds the task.
-#[utoipa::path(post, path = "/v2/tasks/log", tag = "workers", request_body = TaskLog,
+#[utoipa::path(post, path = "/v2/tasks/log", tag = "workers", request_body = TaskLogBatch,
     responses((status = 204), (status = 417, body = ErrorBody)))]
 async fn task_log(
     State(state): State<AppState>,
     worker: WorkerCaller,
-    JsonBody(body): JsonBody<TaskLog>,
+    JsonBody(body): JsonBody<TaskLogBatch>,
 ) -> Result<StatusCode, ApiError> {
     let slot = worker
         .slot(&state, &body.provisioner_id, &body.worker_id)
