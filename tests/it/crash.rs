@@ -3,104 +3,15 @@
 //! cloud of the test process, so they can be counted after the crash.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use weft_testkit::{Backend, TestDb};
 
+use crate::fixture::{TOKEN, create, setup, wait_for_status, wait_until};
 use crate::process::{Server, Worker};
 use crate::standin_cloud::StandInCloud;
-
-const TOKEN: &str = "crash-test-superadmin-token";
-
-/// A tenant `acme` with `workers` capacity, the `test-cloud` provider (creates slowed down by
-/// `delay_ms`), a template of up to 20 plain nodes; returns the user's token.
-async fn setup(server: &Server, delay_ms: u64) -> String {
-    let uploaded = server
-        .upload_plugin(TOKEN, weft_test_plugins::component("test-cloud"))
-        .await;
-    assert_eq!(uploaded, 201);
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v2/tenants",
-            TOKEN,
-            Some(json!({"tenant": {"name": "acme", "workers": 4}})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v2/tenants/acme/users",
-            TOKEN,
-            Some(json!({"name": "ann", "role": "admin"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let admin = body["token"].as_str().unwrap().to_string();
-    let catalog = json!({
-        "providers": [{"name": "cloud", "providertype": "test-cloud",
-                       "provisioner": {"delay_ms": delay_ms.to_string()}}],
-        "hardwaretypes": [{"name": "small", "providermap": {"cloud": {"flavor": "s1"}}}],
-        "imagetypes": [{"name": "img", "providermap": {"cloud": {"image": "i1"}}}],
-        "services": [{"name": "base"}],
-        "partialtemplates": [],
-        "clustertemplates": [{
-            "name": "machines",
-            "defaults": {"services": ["base"], "provider": "cloud", "hardwaretype": "small",
-                         "imagetype": "img", "config": {}},
-            "compatibility": {"services": ["base"]},
-            "constraints": {"size": {"min": 1, "max": 20}}
-        }]
-    });
-    let (status, body) = server
-        .call(Method::POST, "/v2/import", &admin, Some(catalog))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    admin
-}
-
-async fn create(server: &Server, token: &str, size: u32) -> String {
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v2/clusters",
-            token,
-            Some(json!({"name": "crashy", "clusterTemplate": "machines", "numMachines": size})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["id"].as_str().unwrap().to_string()
-}
-
-async fn wait_until(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < limit, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_for_status(server: &Server, token: &str, id: &str, want: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, body) = server
-            .get(&format!("/v2/clusters/{id}/status"), Some(token))
-            .await;
-        if status == 200 && body["status"] == want {
-            return body;
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            let (_, plans) = server
-                .get(&format!("/v2/clusters/{id}/plans"), Some(token))
-                .await;
-            panic!("cluster {id} never became {want}: {body}; plans: {plans}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Every task of the cluster's jobs completed exactly once; returns the attempts per task.
 async fn attempts_per_task(
@@ -165,7 +76,7 @@ async fn server_killed_mid_create(backend: Backend) {
     }
     let env = [("WEFT_BOOTSTRAP_TOKEN", TOKEN)];
     let server = Server::start(&data, &args, &env).await;
-    let admin = setup(&server, 400).await;
+    let admin = setup(&server, "test-cloud", json!({"delay_ms": "400"})).await;
     let id = create(&server, &admin, 10).await;
 
     // kill the server while machines are being created: some exist, not all
@@ -238,7 +149,7 @@ async fn a_killed_worker_process_loses_its_tasks_to_the_other() {
         &[("WEFT_BOOTSTRAP_TOKEN", TOKEN)],
     )
     .await;
-    let admin = setup(&server, 1500).await;
+    let admin = setup(&server, "test-cloud", json!({"delay_ms": "1500"})).await;
     let (status, body) = server
         .call(
             Method::POST,

@@ -1,6 +1,7 @@
 //! The `weft` binary: one executable with subcommands, each a thin shim over the library crates.
 
 mod catalog_cmd;
+mod cluster_cmd;
 mod connect;
 mod plugin_cmd;
 mod server_cmd;
@@ -24,6 +25,10 @@ enum Command {
     Worker(worker_cmd::WorkerArgs),
     /// Import or export a catalog through a running server.
     Catalog(catalog_cmd::CatalogArgs),
+    /// Create, list, show, delete clusters and read their logs.
+    Cluster(cluster_cmd::ClusterArgs),
+    /// Preview what a template would create.
+    Template(cluster_cmd::TemplateArgs),
     /// Run a plugin locally against the real host, for plugin authors.
     Plugin(plugin_cmd::PluginArgs),
     /// Print the OpenAPI document of the HTTP API.
@@ -54,6 +59,8 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => server_cmd::run(args).await,
             Command::Worker(args) => worker_cmd::run(args).await,
             Command::Catalog(args) => catalog_cmd::run(args).await,
+            Command::Cluster(args) => cluster_cmd::run(args).await,
+            Command::Template(args) => cluster_cmd::run_template(args).await,
             Command::Plugin(args) => plugin_cmd::run(args).await,
             Command::Openapi => {
                 println!("{}", serde_json::to_string_pretty(weft_api::openapi())?);
