@@ -76,7 +76,12 @@ async fn server_killed_mid_create(backend: Backend) {
     }
     let env = [("WEFT_BOOTSTRAP_TOKEN", TOKEN)];
     let server = Server::start(&data, &args, &env).await;
-    let admin = setup(&server, "test-cloud", json!({"delay_ms": "400"})).await;
+    let admin = setup(
+        &server,
+        "test-cloud",
+        json!({"delay_ms": "400", "project": "p1"}),
+    )
+    .await;
     let id = create(&server, &admin, 10).await;
 
     // kill the server while machines are being created: some exist, not all
@@ -149,7 +154,12 @@ async fn a_killed_worker_process_loses_its_tasks_to_the_other() {
         &[("WEFT_BOOTSTRAP_TOKEN", TOKEN)],
     )
     .await;
-    let admin = setup(&server, "test-cloud", json!({"delay_ms": "1500"})).await;
+    let admin = setup(
+        &server,
+        "test-cloud",
+        json!({"delay_ms": "1500", "project": "p1"}),
+    )
+    .await;
     let (status, body) = server
         .call(
             Method::POST,

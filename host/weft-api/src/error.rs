@@ -28,7 +28,7 @@ pub enum ApiError {
     /// 500: logged, not shown.
     Internal(String),
     /// 400 in Coopr's shape: one list of missing provider fields per alternative required set.
-    MissingFields(Vec<Vec<String>>),
+    MissingFields(Vec<serde_json::Map<String, serde_json::Value>>),
     /// 417: a worker reports on a task whose lease it lost.
     LeaseLost(String),
 }
@@ -98,7 +98,13 @@ impl std::fmt::Display for ApiError {
             | ApiError::Conflict(m)
             | ApiError::Internal(m) => f.write_str(m),
             ApiError::Unprocessable { error, explanation } => write!(f, "{error}: {explanation}"),
-            ApiError::MissingFields(sets) => write!(f, "missing provider fields: {sets:?}"),
+            ApiError::MissingFields(sets) => write!(
+                f,
+                "missing provider fields: {:?}",
+                sets.iter()
+                    .map(|s| s.keys().collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            ),
             ApiError::LeaseLost(task) => write!(f, "task '{task}' is not leased to this worker"),
         }
     }
@@ -196,10 +202,7 @@ impl IntoResponse for ApiError {
                     "error": "required provider fields are missing",
                     "field": "providerFields",
                     "rule": "required",
-                    "missingFields": sets
-                        .iter()
-                        .map(|set| set.iter().map(|f| (f.clone(), serde_json::json!({}))).collect::<serde_json::Map<_, _>>())
-                        .collect::<Vec<_>>(),
+                    "missingFields": sets,
                 });
                 return (StatusCode::BAD_REQUEST, Json(body)).into_response();
             }

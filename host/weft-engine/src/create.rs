@@ -69,10 +69,23 @@ pub(crate) fn split_provider_fields(
             || (given.is_none_or(|g| g.is_empty()) && stored_sensitive.contains_key(name))
     };
     if !user.required.is_empty() && !user.required.iter().any(|set| set.iter().all(present)) {
+        // Coopr's shape: per required set, its missing fields with their schemas
         let missing = user
             .required
             .iter()
-            .map(|set| set.iter().filter(|f| !present(f)).cloned().collect())
+            .map(|set| {
+                set.iter()
+                    .filter(|f| !present(f))
+                    .map(|f| {
+                        let schema = user
+                            .fields
+                            .get(f)
+                            .and_then(|s| serde_json::to_value(s).ok())
+                            .unwrap_or_else(|| Value::Object(Map::new()));
+                        (f.clone(), schema)
+                    })
+                    .collect()
+            })
             .collect();
         return Err(EngineError::MissingFields(missing));
     }

@@ -82,8 +82,9 @@ pub enum EngineError {
     #[error(transparent)]
     Invalid(#[from] FieldError),
     /// 400 in Coopr's shape: required provider fields are missing.
-    #[error("missing provider fields: {}", .0.iter().map(|s| s.join(" + ")).collect::<Vec<_>>().join(" or "))]
-    MissingFields(Vec<Vec<String>>),
+    /// One map per alternative required set: its missing fields and their schemas.
+    #[error("missing provider fields: {}", .0.iter().map(|s| s.keys().cloned().collect::<Vec<_>>().join(" + ")).collect::<Vec<_>>().join(" or "))]
+    MissingFields(Vec<serde_json::Map<String, serde_json::Value>>),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

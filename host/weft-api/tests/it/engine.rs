@@ -28,6 +28,12 @@ fn catalog(install: Value) -> Value {
                          "config": {"greeting": "hello"}},
             "compatibility": {"services": ["base", "app"]},
             "constraints": {"size": {"min": 1, "max": 10}}
+        }, {
+            "name": "leased",
+            "defaults": {"services": ["base"], "provider": "sim", "hardwaretype": "small", "imagetype": "img",
+                         "config": {}},
+            "compatibility": {"services": ["base"]},
+            "administration": {"leaseduration": {"initial": 1500, "max": 0, "step": 0}}
         }]
     })
 }
@@ -370,7 +376,192 @@ async fn pause_resume_and_abort(backend: Backend) {
     assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
 }
 
+/// The actions of each node, in order.
+async fn node_actions(app: &TestApp, token: &str, id: &str) -> Vec<Vec<(String, String)>> {
+    let details = app.get(&format!("/v2/clusters/{id}"), token).await;
+    details.body["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            node["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    (
+                        a["action"].as_str().unwrap().to_string(),
+                        a["status"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn a_failed_confirm_rolls_back_and_recreates_the_machine(backend: Backend) {
+    let app = TestApp::with_workers(backend, 4).await;
+    let t = setup(&app, "acme", 4, json!({"type": "test-capabilities"})).await;
+    // every node's first machine never comes up
+    let flaky = app
+        .put(
+            "/v2/providers/sim",
+            &t.admin,
+            json!({"name": "sim", "providertype": "test-provider", "provisioner": {"flaky_confirm": "true"}}),
+        )
+        .await;
+    assert_eq!(flaky.status, StatusCode::OK, "{flaky:?}");
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "r", "clusterTemplate": "basic", "numMachines": 2}),
+    )
+    .await;
+    wait_for(&app, &t.user, &id, "active").await;
+    for actions in node_actions(&app, &t.user, &id).await {
+        let want: Vec<(String, String)> = [
+            ("CREATE", "complete"),
+            ("CONFIRM", "failed"),
+            ("DELETE", "complete"),
+            ("CREATE", "complete"),
+            ("CONFIRM", "complete"),
+        ]
+        .iter()
+        .map(|(a, s)| (a.to_string(), s.to_string()))
+        .collect();
+        assert_eq!(actions[..5], want[..], "{actions:?}");
+    }
+    let details = app.get(&format!("/v2/clusters/{id}"), &t.user).await;
+    for node in details.body["nodes"].as_array().unwrap() {
+        assert_eq!(
+            node["provisionerResults"]["recreated"],
+            json!(true),
+            "{node}"
+        );
+    }
+}
+
+async fn a_task_past_the_timeout_fails_and_is_retried(backend: Backend) {
+    let app = TestApp::with_workers_and(backend, 4, |config| {
+        config.task_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let t = setup(
+        &app,
+        "acme",
+        4,
+        json!({"type": "test-misbehave", "fields": {"mode": "sleep"}}),
+    )
+    .await;
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "slow", "clusterTemplate": "basic", "numMachines": 1, "services": ["base", "app"]}),
+    )
+    .await;
+    let status = wait_for(&app, &t.user, &id, "incomplete").await;
+    assert_eq!(status["actionstatus"], "failed");
+    let installs: Vec<(String, String)> = node_actions(&app, &t.user, &id).await[0]
+        .iter()
+        .filter(|(action, _)| action == "INSTALL")
+        .cloned()
+        .collect();
+    assert_eq!(installs.len(), 3, "three attempts: {installs:?}");
+    let details = app.get(&format!("/v2/clusters/{id}"), &t.user).await;
+    let install = details.body["nodes"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "INSTALL")
+        .unwrap()
+        .clone();
+    assert!(
+        install["stderr"].as_str().unwrap().contains("Timed out"),
+        "{install}"
+    );
+}
+
+async fn an_expired_lease_deletes_the_cluster(backend: Backend) {
+    let app = TestApp::with_workers(backend, 4).await;
+    let t = setup(&app, "acme", 4, json!({"type": "test-capabilities"})).await;
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "short", "clusterTemplate": "leased", "numMachines": 1}),
+    )
+    .await;
+    let details = app.get(&format!("/v2/clusters/{id}"), &t.user).await;
+    let (created, expires) = (
+        details.body["createTime"].as_i64().unwrap(),
+        details.body["expireTime"].as_i64().unwrap(),
+    );
+    assert_eq!(expires - created, 1500, "{details:?}");
+    // the janitor deletes it when the lease ends
+    wait_for(&app, &t.user, &id, "terminated").await;
+    let actions = node_actions(&app, &t.user, &id).await;
+    assert!(
+        actions[0].iter().any(|(action, _)| action == "DELETE"),
+        "{actions:?}"
+    );
+    let plans = app.get(&format!("/v2/clusters/{id}/plans"), &t.user).await;
+    assert_eq!(plans.body[1]["action"], "CLUSTER_DELETE", "{plans:?}");
+}
+
+async fn missing_provider_fields_are_named(backend: Backend) {
+    let app = TestApp::with_workers(backend, 1).await;
+    let t = setup(&app, "acme", 0, json!({"type": "test-capabilities"})).await;
+    let up = app
+        .upload(
+            "/v2/plugins?approve=requested",
+            SUPERADMIN_TOKEN,
+            weft_test_plugins::component("test-cloud"),
+        )
+        .await;
+    assert!(
+        up.status == StatusCode::CREATED || up.status == StatusCode::CONFLICT,
+        "{up:?}"
+    );
+    let imported = app
+        .post(
+            "/v2/import?mode=merge",
+            &t.admin,
+            json!({
+                "providers": [{"name": "cloud", "providertype": "test-cloud", "provisioner": {}}],
+                "hardwaretypes": [{"name": "cloudy", "providermap": {"cloud": {"flavor": "c1"}}}],
+                "imagetypes": [{"name": "cloudimg", "providermap": {"cloud": {"image": "i1"}}}],
+                "clustertemplates": [{
+                    "name": "oncloud",
+                    "defaults": {"services": ["base"], "provider": "cloud", "hardwaretype": "cloudy",
+                                 "imagetype": "cloudimg", "config": {}},
+                    "compatibility": {"services": ["base"]}
+                }]
+            }),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{imported:?}");
+    let request = json!({"name": "m", "clusterTemplate": "oncloud", "numMachines": 1});
+    let missing = app.post("/v2/clusters", &t.user, request.clone()).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{missing:?}");
+    // Coopr's shape: one map per required set, each missing field with its schema
+    let sets = missing.body["missingFields"].as_array().unwrap();
+    assert_eq!(sets.len(), 1, "{missing:?}");
+    assert_eq!(sets[0]["project"]["label"], "Project", "{missing:?}");
+    assert_eq!(
+        app.get("/v2/clusters", &t.admin).await.body,
+        json!([]),
+        "nothing half-written"
+    );
+    let mut complete = request;
+    complete["providerFields"] = json!({"project": "p1"});
+    let created = app.post("/v2/clusters", &t.user, complete).await;
+    assert_eq!(created.status, StatusCode::OK, "{created:?}");
+}
+
 both_backends!(
+    a_failed_confirm_rolls_back_and_recreates_the_machine,
+    a_task_past_the_timeout_fails_and_is_retried,
+    an_expired_lease_deletes_the_cluster,
+    missing_provider_fields_are_named,
     creates_runs_and_deletes_a_cluster,
     retries_fail_the_job_and_resume_runs_from_the_failed_stage,
     quotas_and_bad_requests,

@@ -95,6 +95,15 @@ impl TestApp {
     /// An app whose engine retries fast, with `slots` embedded workers running its tasks in the
     /// plugin runtime, and a janitor.
     pub(crate) async fn with_workers(backend: Backend, slots: usize) -> TestApp {
+        TestApp::with_workers_and(backend, slots, |_| {}).await
+    }
+
+    /// Like `with_workers`, with the engine's configuration changed by `configure`.
+    pub(crate) async fn with_workers_and(
+        backend: Backend,
+        slots: usize,
+        configure: impl FnOnce(&mut weft_engine::EngineConfig),
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = weft_store::Store::open(&db.url).await.unwrap();
         store
@@ -105,18 +114,20 @@ impl TestApp {
             .await
             .unwrap()
             .with_inspector(inspector());
+        let mut config = weft_engine::EngineConfig {
+            retry: weft_engine::RetryPolicy {
+                max_attempts: 3,
+                backoff_ms: 20,
+            },
+            lease: std::time::Duration::from_secs(10),
+            ..weft_engine::EngineConfig::default()
+        };
+        configure(&mut config);
         let engine = weft_engine::Engine::new(
             store,
             weft_vault::Vault::new(&[7u8; 32]).unwrap(),
             state.superadmin_tenant_id.clone(),
-            weft_engine::EngineConfig {
-                retry: weft_engine::RetryPolicy {
-                    max_attempts: 3,
-                    backoff_ms: 20,
-                },
-                lease: std::time::Duration::from_secs(10),
-                ..weft_engine::EngineConfig::default()
-            },
+            config,
         );
         let state = state.with_engine(engine.clone());
         let (stop, stop_rx) = tokio::sync::watch::channel(false);

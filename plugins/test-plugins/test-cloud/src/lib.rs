@@ -7,8 +7,8 @@
 //! Weft in the middle of a create.
 
 use weft_plugin_sdk::{
-    CapabilityRequest, PluginError, PluginSpec, Provider, Task, TaskResult, export_provider, http,
-    log,
+    CapabilityRequest, FieldSchema, ParameterSet, PluginError, PluginSpec, Provider, Task,
+    TaskResult, export_provider, http, log,
 };
 
 /// The stand-in cloud's address (below Linux's ephemeral port range).
@@ -61,6 +61,19 @@ impl Provider for TestCloud {
                 http_hosts: vec![CLOUD.into()],
                 unix_sockets: vec![],
                 ssh: false,
+            },
+            user: ParameterSet {
+                fields: vec![FieldSchema {
+                    name: "project".into(),
+                    label: "Project".into(),
+                    input_type: "text".into(),
+                    tip: Some("the cloud project the machines are billed to".into()),
+                    options: vec![],
+                    default_json: None,
+                    overridable: false,
+                    sensitive: false,
+                }],
+                required: vec![vec!["project".into()]],
             },
             ..PluginSpec::new(
                 "test-cloud",

@@ -62,6 +62,11 @@ impl Automator for Misbehave {
                 ip_addresses: vec![],
             }),
             "error" => Err(PluginError::Failed("the plugin reports a failure".into())),
+            // a task that outlives the engine's task timeout without using CPU
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                Ok(TaskResult::empty())
+            }
             "ssh" => match ssh::open("some-other-node") {
                 Ok(_) => Ok(TaskResult {
                     results: vec![],

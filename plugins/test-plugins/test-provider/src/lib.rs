@@ -1,4 +1,6 @@
-//! A well-behaved provider for host tests: it logs, echoes its input and names addresses.
+//! A well-behaved provider for host tests: it logs, echoes its input and names addresses. With
+//! the provider field `flaky_confirm` its first machine of every node fails CONFIRM (a rollback
+//! test).
 
 use weft_plugin_sdk::{
     KeyValue, PluginError, PluginSpec, Provider, Task, TaskResult, export_provider, log,
@@ -20,11 +22,16 @@ impl Provider for TestProvider {
 
     fn create(task: Task) -> Result<TaskResult, PluginError> {
         log::with_fields(log::Level::Info, "creating", &[("node", &task.node.id)]);
+        let mut results = vec![
+            kv("providerid", &format!("test-{}", task.node.nodenum)),
+            kv("task", &task.id),
+        ];
+        // a create after a rollback (DELETE) of this node
+        if task.prior_result("deleted").is_some() {
+            results.push(kv("recreated", "true"));
+        }
         Ok(TaskResult {
-            results: vec![
-                kv("providerid", &format!("test-{}", task.node.nodenum)),
-                kv("task", &task.id),
-            ],
+            results,
             hostname: Some(format!("node-{}.test", task.node.nodenum)),
             ip_addresses: vec![],
         })
@@ -41,6 +48,12 @@ impl Provider for TestProvider {
                 "confirm needs the providerid that create returned".into(),
             ));
         };
+        // `flaky_confirm`: the first machine of each node never comes up, its replacement does
+        if task.provider_field("flaky_confirm") == Some("true")
+            && task.prior_result("recreated").is_none()
+        {
+            return Err(PluginError::Failed(format!("machine {id} did not come up")));
+        }
         Ok(TaskResult {
             results: vec![kv("confirmed", &id)],
             hostname: None,
@@ -52,11 +65,7 @@ impl Provider for TestProvider {
     }
 
     fn delete(_task: Task) -> Result<TaskResult, PluginError> {
-        Ok(TaskResult {
-            results: vec![],
-            hostname: None,
-            ip_addresses: vec![],
-        })
+        Ok(TaskResult::empty().with("deleted", "true"))
     }
 }
 
