@@ -41,6 +41,9 @@ impl FromRequestParts<AppState> for Caller {
             .caller_by_token_digest(&token_digest(token))
             .await?;
         let caller = found.ok_or(ApiError::Unauthenticated)?;
+        if let Some(slot) = parts.extensions.get::<crate::audit::AuditSlot>() {
+            slot.set(&caller.tenant_id, &caller.user);
+        }
         tracing::Span::current()
             .record("tenant", caller.tenant_name.as_str())
             .record("user", caller.user.as_str());

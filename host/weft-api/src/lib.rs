@@ -9,6 +9,7 @@
 //! Architecture invariant: handlers never trust a tenant named by the client; the tenant is the
 //! token's. An entity of another tenant is reported as absent (404), never as forbidden.
 
+mod audit;
 mod auth;
 mod body;
 mod catalog_access;
@@ -154,6 +155,10 @@ pub fn app(state: AppState) -> Router {
     let (router, _) = routes();
     router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -1,5 +1,6 @@
 //! One module per resource; [`all`] registers every route with its OpenAPI description.
 
+mod audit;
 mod catalog;
 mod cluster_ops;
 mod clusters;
@@ -21,6 +22,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = clusters::routes(router);
     let router = cluster_ops::routes(router);
     let router = workers::routes(router);
+    let router = audit::routes(router);
     let router = plugin_types::routes(router);
     let router = plugins::routes(router);
     let router = tenants::routes(router);

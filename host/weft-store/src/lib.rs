@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate knows nothing about HTTP or validation. It stores what it
 //! is given; the catalog rules live in `weft-catalog` and are applied before a write.
 
+mod audit;
 mod catalog;
 mod clusters;
 mod error;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use audit::AuditEntry;
 pub use catalog::{NamedBody, StoredEntity};
 pub use clusters::{ClusterRow, JobRow, JobTaskRow, NewCluster, NewJob, NodeRow, QuotaCheck};
 pub use error::StoreError;

@@ -482,6 +482,7 @@ fn table() -> Vec<Row> {
         "/v2/workers/tokens/w0",
         Min::Admin,
     ));
+    rows.push(row(Method::GET, "/v2/audit", "/v2/audit", Min::Admin));
     rows
 }
 
