@@ -121,6 +121,10 @@ async fn call(
     Ok(client.request(method, path, body.as_ref()).await?)
 }
 
+async fn get(client: &Client, path: &str) -> anyhow::Result<Value> {
+    call(client, Method::GET, path, None).await
+}
+
 pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
     let client = args.connection.client()?;
     match args.command {
@@ -162,7 +166,7 @@ pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
                 Some(s) => format!("/v2/clusters?status={s}"),
                 None => "/v2/clusters".to_string(),
             };
-            let clusters = call(&client, Method::GET, &path, None).await?;
+            let clusters = get(&client, &path).await?;
             println!(
                 "{:<12} {:<20} {:<20} {:<12} {:>5}",
                 "ID", "NAME", "TEMPLATE", "STATUS", "NODES"
@@ -179,7 +183,7 @@ pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
             }
         }
         ClusterCommand::Show { id, json } => {
-            let details = call(&client, Method::GET, &format!("/v2/clusters/{id}"), None).await?;
+            let details = get(&client, &format!("/v2/clusters/{id}")).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&details)?);
             } else {
@@ -199,13 +203,7 @@ pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
                 Some(task) => vec![(task.clone(), task)],
                 None => {
                     let job = latest_job(&client, &id).await?;
-                    let plan = call(
-                        &client,
-                        Method::GET,
-                        &format!("/v2/clusters/{id}/plans/{job}"),
-                        None,
-                    )
-                    .await?;
+                    let plan = get(&client, &format!("/v2/clusters/{id}/plans/{job}")).await?;
                     stage_tasks(&plan)
                         .flatten()
                         .map(|t| {
@@ -226,13 +224,7 @@ pub(crate) async fn run(args: ClusterArgs) -> anyhow::Result<()> {
                 }
             };
             for (task, what) in tasks {
-                let lines = call(
-                    &client,
-                    Method::GET,
-                    &format!("/v2/clusters/{id}/tasks/{task}/log"),
-                    None,
-                )
-                .await?;
+                let lines = get(&client, &format!("/v2/clusters/{id}/tasks/{task}/log")).await?;
                 println!("== {what}");
                 for line in lines.as_array().into_iter().flatten() {
                     println!(
@@ -337,7 +329,7 @@ fn stage_tasks(plan: &Value) -> impl Iterator<Item = std::slice::Iter<'_, Value>
 }
 
 async fn latest_job(client: &Client, id: &str) -> anyhow::Result<String> {
-    let cluster = call(client, Method::GET, &format!("/v2/clusters/{id}"), None).await?;
+    let cluster = get(client, &format!("/v2/clusters/{id}")).await?;
     match cluster["latestJobId"].as_str() {
         Some(job) => Ok(job.to_string()),
         None => bail!("cluster {id} has no job"),
@@ -355,13 +347,7 @@ async fn follow(client: &Client, id: &str, job: &str) -> anyhow::Result<()> {
     let mut stage_bars: Vec<indicatif::ProgressBar> = Vec::new();
     let mut printed: Vec<(u64, String)> = Vec::new();
     loop {
-        let plan = call(
-            client,
-            Method::GET,
-            &format!("/v2/clusters/{id}/plans/{job}"),
-            None,
-        )
-        .await?;
+        let plan = get(client, &format!("/v2/clusters/{id}/plans/{job}")).await?;
         let stages: Vec<&[Value]> = plan["stages"]
             .as_array()
             .into_iter()
@@ -409,13 +395,7 @@ async fn follow(client: &Client, id: &str, job: &str) -> anyhow::Result<()> {
                 for bar in &stage_bars {
                     bar.finish();
                 }
-                let status = call(
-                    client,
-                    Method::GET,
-                    &format!("/v2/clusters/{id}/status"),
-                    None,
-                )
-                .await?;
+                let status = get(client, &format!("/v2/clusters/{id}/status")).await?;
                 eprintln!(
                     "{} {id}: {}",
                     text(&plan["action"]),
@@ -439,13 +419,7 @@ async fn follow(client: &Client, id: &str, job: &str) -> anyhow::Result<()> {
 }
 
 async fn show(client: &Client, id: &str, details: &Value) -> anyhow::Result<()> {
-    let status = call(
-        client,
-        Method::GET,
-        &format!("/v2/clusters/{id}/status"),
-        None,
-    )
-    .await?;
+    let status = get(client, &format!("/v2/clusters/{id}/status")).await?;
     println!(
         "cluster   {} ({})",
         text(&details["name"]),
