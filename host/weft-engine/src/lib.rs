@@ -27,7 +27,7 @@ pub use create::{CreateOutcome, nodes_of_layout};
 pub use janitor::JanitorReport;
 pub use model::{ClusterBody, JobBody, NodeBody};
 pub use schedule::RetryPolicy;
-pub use work::{Finished, WorkerIdentity};
+pub use work::{Finished, SSH_PUBLIC_KEY_FIELD, WorkerIdentity};
 
 use weft_model::FieldError;
 use weft_store::{Store, StoreError};

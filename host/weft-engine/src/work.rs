@@ -43,6 +43,9 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// The provider field carrying the cluster's public SSH key (`authorized_keys` form).
+pub const SSH_PUBLIC_KEY_FIELD: &str = "weft-ssh-public-key";
+
 /// Why a claimed task cannot be handed out.
 struct Unrunnable(String);
 
@@ -208,6 +211,13 @@ impl Engine {
             for (name, value) in self.open_fields(&task.cluster_id, &sealed)? {
                 secrets.insert(name, text(&value));
             }
+        }
+        // a provider puts the cluster's public key on the machines it creates (the private
+        // half stays sealed on the host)
+        if is_provider_task
+            && let Some((public, _)) = self.store.cluster_key(&task.cluster_id).await?
+        {
+            provider_fields.insert(SSH_PUBLIC_KEY_FIELD.into(), public);
         }
         for (key, value) in [
             ("weft-tenant", tenant.to_string()),

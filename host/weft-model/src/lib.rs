@@ -50,12 +50,15 @@ pub use template::{
 };
 pub use tenant::{Role, TenantRequest, TenantSpec, UserCreated, UserRequest, UserSummary, Whoami};
 pub use worker::{
-    FinishRequest, PluginRef, SshEndpoint, TakeRequest, TaskAssignment, TaskHeartbeat,
-    TaskLogBatch, TaskLogLine, TaskReport, TaskService, WorkerHeartbeat, WorkerRegistration,
+    FinishRequest, PLUGIN_RAN_LOG, PluginRef, SshEndpoint, TakeRequest, TaskAssignment,
+    TaskHeartbeat, TaskLogBatch, TaskLogLine, TaskReport, TaskService, WorkerHeartbeat,
+    WorkerRegistration,
 };
 
 /// The name of the tenant that always exists and whose admins are superadmins.
 pub const SUPERADMIN_TENANT: &str = "superadmin";
+/// The superadmin tenant's first user, made on the first start.
+pub const SUPERADMIN_USER: &str = "admin";
 
 /// Declares a catalog entity struct with Coopr's common base fields (`name`, `label`,
 /// `description`, `icon`, `version`) followed by its own fields. Serde cannot combine

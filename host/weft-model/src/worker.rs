@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::{NodeProperties, PluginGrants, PluginKind};
 
+/// The task-log line a worker writes after each plugin call, with the fields `plugin`,
+/// `operation` and `elapsed_ms` (`plugin ran plugin=docker@1 operation=create elapsed_ms=812`).
+pub const PLUGIN_RAN_LOG: &str = "plugin ran";
+
 /// Which plugin version runs a task, and what it was granted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -148,6 +148,19 @@ impl Executor {
                         Some(log_tx.clone()),
                     )
                     .await;
+                // the plugin's own time, for the task log and for `weft bench create`
+                let _ = log_tx.send(weft_runtime::LogLine {
+                    level: "info",
+                    message: weft_model::PLUGIN_RAN_LOG.into(),
+                    fields: vec![
+                        (
+                            "plugin".into(),
+                            format!("{}@{}", plugin.name, plugin.version),
+                        ),
+                        ("operation".into(), assignment.task_name.to_lowercase()),
+                        ("elapsed_ms".into(), outcome.elapsed.as_millis().to_string()),
+                    ],
+                });
                 result.stdout.push_str(&outcome.stdout);
                 result.stderr.push_str(&outcome.stderr);
                 for (_, key) in outcome.learned_host_keys {

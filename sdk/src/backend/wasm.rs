@@ -75,8 +75,10 @@ pub(crate) fn http_send(request: &Request) -> Result<Response, HttpError> {
     let url = Url::parse(&request.url)?;
     let fields = Fields::new();
     let mut headers = request.headers.clone();
-    // a known length rather than chunked encoding, which some APIs refuse
-    if !request.body.is_empty()
+    // a known length rather than chunked encoding, which some APIs refuse (Docker refuses a
+    // chunked POST even when it is empty)
+    let bodyless = matches!(request.method.as_str(), "GET" | "HEAD");
+    if (!request.body.is_empty() || !bodyless)
         && !headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
