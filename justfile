@@ -12,13 +12,33 @@ run *ARGS:
     cargo build --release -p weft
     ./target/release/weft server {{ARGS}}
 
-# run every test, on SQLite and on PostgreSQL (started here if needed)
+# from a fresh clone to a running 3-node redis cluster on local Docker (server left running)
+[group('run')]
+demo:
+    scripts/demo.sh
+
+# start a local Docker engine (installed if missing) and build the node image (cached)
+[group('build')]
+node-image:
+    scripts/start-docker.sh
+    scripts/build-node-image.sh
+
+# run every test, on SQLite and on PostgreSQL (started here if needed), and on Docker
 [group('test')]
 test *ARGS:
     scripts/build-example-plugins.sh
+    scripts/start-docker.sh
+    scripts/build-node-image.sh
     export WEFT_TEST_DATABASE_URL="${WEFT_TEST_DATABASE_URL:-$(scripts/start-postgres.sh)}"; \
     cargo test --workspace {{ARGS}}
     cargo test --manifest-path sdk/Cargo.toml --features testing
+    cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-native -p docker-provider -p shell-automator
+    just test-docker
+
+# the tests on real containers (needs `just node-image`); one at a time, they are heavy
+[group('test')]
+test-docker *ARGS:
+    cargo test -p weft-tests --test it docker:: {{ARGS}} -- --ignored --test-threads=1
 
 # run only the pure-library tests (no database needed)
 [group('test')]

@@ -11,6 +11,8 @@ fn main() {
     let plugins = root.join("plugins");
     for watched in [
         "plugins/test-plugins",
+        "plugins/docker",
+        "plugins/shell",
         "plugins/Cargo.toml",
         "sdk/src",
         "sdk/Cargo.toml",

@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod docker;
 mod fixture;
 mod plugin;
 mod process;

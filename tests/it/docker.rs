@@ -1,0 +1,519 @@
+//! Real clusters on a real Docker engine: the bundled `docker` provider and `shell` automator
+//! (WebAssembly components in the server's runtime) create containers from Weft's node image,
+//! configure them over SSH, and the bundled catalog's services run in them. Every check is made
+//! from outside, with `docker` itself.
+//!
+//! These tests need a Docker engine and the node image. They are `#[ignore]`d so a plain
+//! `cargo test` without Docker lists them as not run; `just test` (and CI) starts dockerd,
+//! builds the image and runs them with `--include-ignored`, where a missing engine fails them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::fixture::{TOKEN, wait_for_status, wait_until};
+use crate::process::{Server, weft};
+
+const IMAGE: &str = "weft-node:bookworm";
+
+/// Runs `docker` and answers its stdout; panics (with stderr) when it fails.
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("docker cannot run ({e}): start it with scripts/start-docker.sh")
+        });
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Fails loudly unless the engine answers and the node image is there.
+fn require_docker() {
+    docker(&["info", "--format", "{{.ServerVersion}}"]);
+    let image = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .output()
+        .unwrap();
+    assert!(
+        image.status.success(),
+        "the node image {IMAGE} is missing: build it with `just node-image`"
+    );
+}
+
+fn catalog_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog")
+}
+
+/// A server with the docker and shell plugins registered, a tenant `acme` with 4 workers and
+/// the bundled catalog imported by its admin; answers the server and the admin's token.
+async fn docker_server(data: &Path, extra: &[&str]) -> (Server, String) {
+    require_docker();
+    let mut args = vec![
+        "--workers",
+        "4",
+        "--janitor-secs",
+        "1",
+        "--retry-backoff-ms",
+        "500",
+    ];
+    args.extend_from_slice(extra);
+    let server = Server::start(data, &args, &[("WEFT_BOOTSTRAP_TOKEN", TOKEN)]).await;
+    for plugin in ["docker-provider", "shell-automator"] {
+        let uploaded = server
+            .upload_plugin(TOKEN, weft_test_plugins::component(plugin))
+            .await;
+        assert_eq!(uploaded, 201, "{plugin} registers");
+    }
+    let admin = tenant_admin(&server, "acme").await;
+    let catalog = catalog_dir();
+    let (ok, stderr) = weft(
+        &[
+            "catalog",
+            "import",
+            catalog.to_str().unwrap(),
+            "--server",
+            &server.url,
+            "--token",
+            &admin,
+        ],
+        &[],
+    );
+    assert!(ok, "the bundled catalog imports: {stderr}");
+    (server, admin)
+}
+
+/// A tenant with 4 workers and an admin; answers the admin's token.
+async fn tenant_admin(server: &Server, tenant: &str) -> String {
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v2/tenants",
+            TOKEN,
+            Some(json!({"tenant": {"name": tenant, "workers": 4}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("/v2/tenants/{tenant}/users"),
+            TOKEN,
+            Some(json!({"name": "ann", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+async fn create(server: &Server, token: &str, name: &str, template: &str, size: u32) -> String {
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v2/clusters",
+            token,
+            Some(json!({"name": name, "clusterTemplate": template, "numMachines": size})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+/// Starts an operation and waits until the cluster is active again.
+async fn operate(server: &Server, token: &str, id: &str, method: Method, path: &str, body: Value) {
+    let (status, answer) = server
+        .call(
+            method,
+            &format!("/v2/clusters/{id}{path}"),
+            token,
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{path}: {answer}");
+    // the job is started: the cluster is pending until it ends
+    wait_for_status(server, token, id, "active").await;
+    let (_, plans) = server
+        .get(&format!("/v2/clusters/{id}/plans"), Some(token))
+        .await;
+    let last = plans
+        .as_array()
+        .and_then(|p| p.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["status"], "complete", "{path}: {last}");
+}
+
+/// The cluster's nodes: (node id, hostname, services, bind address).
+async fn nodes(
+    server: &Server,
+    token: &str,
+    id: &str,
+) -> Vec<(String, String, Vec<String>, String)> {
+    let (status, details) = server.get(&format!("/v2/clusters/{id}"), Some(token)).await;
+    assert_eq!(status, 200, "{details}");
+    details["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            let props = &node["properties"];
+            (
+                node["id"].as_str().unwrap().to_string(),
+                props["hostname"].as_str().unwrap_or_default().to_string(),
+                props["services"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
+                props["ipaddresses"]["bind_v4"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn container(node_id: &str) -> String {
+    format!("weft-{node_id}")
+}
+
+/// `docker exec` in a node's container.
+fn exec(node_id: &str, command: &str) -> String {
+    docker(&["exec", &container(node_id), "sh", "-c", command])
+}
+
+/// Docker objects labelled for the cluster: (containers, networks, volumes).
+fn labelled(cluster: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let filter = format!("label=io.weft.cluster={cluster}");
+    let lines = |out: String| out.lines().map(str::to_string).collect::<Vec<_>>();
+    (
+        lines(docker(&["ps", "-aq", "--filter", &filter])),
+        lines(docker(&["network", "ls", "-q", "--filter", &filter])),
+        lines(docker(&["volume", "ls", "-q", "--filter", &filter])),
+    )
+}
+
+async fn delete_and_check_nothing_remains(server: &Server, token: &str, id: &str) {
+    let (status, body) = server
+        .call(Method::DELETE, &format!("/v2/clusters/{id}"), token, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    wait_for_status(server, token, id, "terminated").await;
+    let (containers, networks, volumes) = labelled(id);
+    assert!(
+        containers.is_empty() && networks.is_empty() && volumes.is_empty(),
+        "cluster {id} left containers {containers:?}, networks {networks:?}, volumes {volumes:?}"
+    );
+}
+
+/// Polls `check` for up to 30 s until it answers true.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < Duration::from_secs(30), "never: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a Docker engine and the node image (just test runs it)"]
+async fn redis_replicated_replicates_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, admin) = docker_server(&dir.path().join("data"), &[]).await;
+    let id = create(&server, &admin, "cache", "redis-replicated", 3).await;
+    let status = wait_for_status(&server, &admin, &id, "active").await;
+    assert_eq!(status["stepscompleted"], status["stepstotal"], "{status}");
+
+    let nodes = nodes(&server, &admin, &id).await;
+    assert_eq!(nodes.len(), 3);
+    let primary: Vec<_> = nodes
+        .iter()
+        .filter(|n| n.2.contains(&"redis-primary".to_string()))
+        .collect();
+    let replicas: Vec<_> = nodes
+        .iter()
+        .filter(|n| n.2.contains(&"redis-replica".to_string()))
+        .collect();
+    assert_eq!((primary.len(), replicas.len()), (1, 2), "{nodes:?}");
+    let (containers, networks, _) = labelled(&id);
+    assert_eq!(
+        (containers.len(), networks.len()),
+        (3, 1),
+        "one container per node, one network"
+    );
+
+    // the replicas follow the primary at its address on the cluster network (the macro's value)
+    for replica in &replicas {
+        let config = exec(&replica.0, "cat /etc/redis/weft.conf");
+        assert!(
+            config.contains(&format!("replicaof {} 6379", primary[0].3)),
+            "{config}"
+        );
+    }
+    exec(&primary[0].0, "redis-cli set greeting 'hello from weft'");
+    for replica in &replicas {
+        eventually("the replica has the key", || {
+            exec(&replica.0, "redis-cli get greeting") == "hello from weft"
+        });
+        assert!(exec(&replica.0, "redis-cli info replication").contains("role:slave"));
+    }
+    // a replica refuses writes: it really is one
+    assert!(exec(&replicas[0].0, "redis-cli set x 1 2>&1 || true").contains("READONLY"));
+
+    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    server.stop();
+}
+
+/// Whether `url` answers with a success from inside a node's container.
+fn answers(node_id: &str, url: &str) -> bool {
+    Command::new("docker")
+        .args([
+            "exec",
+            &container(node_id),
+            "curl",
+            "-sf",
+            "-o",
+            "/dev/null",
+            url,
+        ])
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// The (task, service) pairs of the cluster's latest job.
+async fn last_plan_tasks(server: &Server, token: &str, id: &str) -> BTreeSet<(String, String)> {
+    let (_, plans) = server
+        .get(&format!("/v2/clusters/{id}/plans"), Some(token))
+        .await;
+    let last = plans
+        .as_array()
+        .and_then(|p| p.last())
+        .cloned()
+        .unwrap_or_default();
+    last["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|stage| stage.as_array().cloned().unwrap_or_default())
+        .map(|t| {
+            (
+                t["taskName"].as_str().unwrap_or_default().to_string(),
+                t["service"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The pages the load balancer serves over `tries` requests.
+fn pages_through_lb(lb: &str, tries: usize) -> BTreeSet<String> {
+    (0..tries)
+        .map(|_| exec(lb, "curl -sf http://127.0.0.1/"))
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs a Docker engine and the node image (just test runs it)"]
+async fn web_lb_balances_and_changes_as_each_plan_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, admin) = docker_server(&dir.path().join("data"), &[]).await;
+    let id = create(&server, &admin, "site", "web-lb", 4).await;
+    wait_for_status(&server, &admin, &id, "active").await;
+
+    let all = nodes(&server, &admin, &id).await;
+    let webs: Vec<_> = all.iter().filter(|n| n.2 == ["web"]).cloned().collect();
+    let lb = all.iter().find(|n| n.2 == ["lb"]).cloned().unwrap();
+    assert_eq!(webs.len(), 3, "{all:?}");
+    let expected = |greeting: &str, webs: &[(String, String, Vec<String>, String)]| {
+        webs.iter()
+            .map(|w| format!("{greeting} from {}", w.1))
+            .collect::<BTreeSet<_>>()
+    };
+    // round robin over three backends: nine requests reach each
+    assert_eq!(pages_through_lb(&lb.0, 9), expected("served", &webs));
+
+    // reconfigure with restart: every backend serves the new greeting
+    let mut config: Value = server
+        .get(&format!("/v2/clusters/{id}/config"), Some(&admin))
+        .await
+        .1;
+    config["web"]["greeting"] = json!("hello");
+    operate(
+        &server,
+        &admin,
+        &id,
+        Method::PUT,
+        "/config",
+        json!({"config": config, "restart": true}),
+    )
+    .await;
+    assert_eq!(pages_through_lb(&lb.0, 9), expected("hello", &webs));
+
+    // stop one service: Coopr stops what depends on it too, so the balancer stops first
+    operate(
+        &server,
+        &admin,
+        &id,
+        Method::POST,
+        "/services/web/stop",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        last_plan_tasks(&server, &admin, &id).await,
+        [("STOP", "lb"), ("STOP", "web")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .into_iter()
+            .collect()
+    );
+    for web in &webs {
+        assert!(
+            !answers(&lb.0, &format!("http://{}:8080/", web.3)),
+            "web on {} is stopped",
+            web.1
+        );
+    }
+    assert!(
+        !answers(&lb.0, "http://127.0.0.1/"),
+        "the balancer is stopped"
+    );
+    // start it: only it (and what it needs) starts; the balancer stays down until started
+    operate(
+        &server,
+        &admin,
+        &id,
+        Method::POST,
+        "/services/web/start",
+        json!({}),
+    )
+    .await;
+    for web in &webs {
+        assert!(
+            answers(&lb.0, &format!("http://{}:8080/", web.3)),
+            "web on {} runs",
+            web.1
+        );
+    }
+    assert!(
+        !answers(&lb.0, "http://127.0.0.1/"),
+        "the balancer is still stopped"
+    );
+    operate(
+        &server,
+        &admin,
+        &id,
+        Method::POST,
+        "/services/lb/start",
+        json!({}),
+    )
+    .await;
+    assert_eq!(pages_through_lb(&lb.0, 9), expected("hello", &webs));
+
+    // add a service: the solver places it, and it configures the nodes it lands on
+    operate(
+        &server,
+        &admin,
+        &id,
+        Method::POST,
+        "/services",
+        json!({"services": ["motd"]}),
+    )
+    .await;
+    let with_motd: Vec<_> = nodes(&server, &admin, &id)
+        .await
+        .into_iter()
+        .filter(|n| n.2.contains(&"motd".to_string()))
+        .collect();
+    assert!(!with_motd.is_empty());
+    for node in &with_motd {
+        assert_eq!(
+            exec(&node.0, "cat /etc/motd"),
+            format!("Weft node {} of cluster {id}", node.1)
+        );
+    }
+
+    // add a node: a fourth backend, and the balancer reconfigured to use it
+    operate(
+        &server,
+        &admin,
+        &id,
+        Method::POST,
+        "/nodes",
+        json!({"numMachines": 1}),
+    )
+    .await;
+    let all = nodes(&server, &admin, &id).await;
+    let webs: Vec<_> = all
+        .iter()
+        .filter(|n| n.2.contains(&"web".to_string()))
+        .cloned()
+        .collect();
+    assert_eq!((all.len(), webs.len()), (5, 4), "{all:?}");
+    assert_eq!(pages_through_lb(&lb.0, 12), expected("hello", &webs));
+    assert_eq!(labelled(&id).0.len(), 5);
+
+    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    server.stop();
+}
+
+#[tokio::test]
+#[ignore = "needs a Docker engine and the node image (just test runs it)"]
+async fn server_killed_mid_create_ends_with_exactly_five_containers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = ["--lease-secs", "3"];
+    let (server, admin) = docker_server(&data, &args).await;
+    let id = create(&server, &admin, "survivor", "redis-replicated", 5).await;
+    wait_until(
+        "the first containers exist",
+        Duration::from_secs(60),
+        async || !labelled(&id).0.is_empty(),
+    )
+    .await;
+    server.kill();
+    let before = labelled(&id).0.len();
+
+    let server = Server::start(
+        &data,
+        &[
+            "--workers",
+            "4",
+            "--janitor-secs",
+            "1",
+            "--retry-backoff-ms",
+            "500",
+            "--lease-secs",
+            "3",
+        ],
+        &[("WEFT_BOOTSTRAP_TOKEN", TOKEN)],
+    )
+    .await;
+    wait_for_status(&server, &admin, &id, "active").await;
+    let (containers, networks, _) = labelled(&id);
+    assert_eq!(
+        (containers.len(), networks.len()),
+        (5, 1),
+        "exactly five containers and one network after the restart ({before} existed at the kill)"
+    );
+    // and every replica works
+    let nodes = nodes(&server, &admin, &id).await;
+    let primary = nodes.iter().find(|n| n.2 == ["redis-primary"]).unwrap();
+    exec(&primary.0, "redis-cli set k v");
+    for replica in nodes.iter().filter(|n| n.2 == ["redis-replica"]) {
+        eventually("the replica has the key", || {
+            exec(&replica.0, "redis-cli get k") == "v"
+        });
+    }
+    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    server.stop();
+}
