@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod body;
+pub mod bundled;
 mod catalog_access;
 mod error;
 mod routes;

@@ -6,9 +6,9 @@ mod cluster_ops;
 mod clusters;
 mod meta;
 mod plugin_types;
-mod plugins;
+pub(crate) mod plugins;
 mod tenants;
-mod transfer;
+pub(crate) mod transfer;
 mod users;
 mod workers;
 

@@ -1,5 +1,6 @@
 //! The `weft` binary: one executable with subcommands, each a thin shim over the library crates.
 
+mod bench_cmd;
 mod catalog_cmd;
 mod cluster_cmd;
 mod connect;
@@ -31,6 +32,8 @@ enum Command {
     Template(cluster_cmd::TemplateArgs),
     /// Run a plugin locally against the real host, for plugin authors.
     Plugin(plugin_cmd::PluginArgs),
+    /// Measure Weft against a running server (orchestration overhead of a create).
+    Bench(bench_cmd::BenchArgs),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
 }
@@ -59,6 +62,7 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => server_cmd::run(args).await,
             Command::Worker(args) => worker_cmd::run(args).await,
             Command::Catalog(args) => catalog_cmd::run(args).await,
+            Command::Bench(args) => bench_cmd::run(args).await,
             Command::Cluster(args) => cluster_cmd::run(args).await,
             Command::Template(args) => cluster_cmd::run_template(args).await,
             Command::Plugin(args) => plugin_cmd::run(args).await,

@@ -30,6 +30,11 @@ pub(crate) struct ServerArgs {
     /// Milliseconds before the first retry of a failed task (doubling after).
     #[arg(long, env = "WEFT_RETRY_BACKOFF_MS", default_value_t = 2000)]
     retry_backoff_ms: i64,
+    /// Register the bundled plugins (the docker provider, the shell automator; their requested
+    /// grants approved, the local Docker socket among them) as global plugins, and import the
+    /// bundled catalog into the superadmin tenant. Again on later starts: only what changed.
+    #[arg(long, env = "WEFT_BUNDLED")]
+    bundled: bool,
 }
 
 /// Plugin calls the server runs at once (instance pool size).
@@ -85,6 +90,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     );
     let state = state.with_engine(engine.clone());
+    if args.bundled {
+        load_bundled(&state).await?;
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = tokio::task::JoinSet::new();
     {
@@ -133,6 +141,25 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     .await;
     store.close().await;
     tracing::info!("weft server stopped");
+    Ok(())
+}
+
+/// Registers the bundled plugins and imports the bundled catalog (`--bundled`).
+async fn load_bundled(state: &weft_api::AppState) -> anyhow::Result<()> {
+    let catalog = weft_bundled::catalog().context("the bundled catalog is broken")?;
+    let report = weft_api::bundled::load(
+        state,
+        weft_model::SUPERADMIN_USER,
+        &weft_bundled::components(),
+        &catalog,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot load the bundled plugins and catalog: {e}"))?;
+    tracing::info!(
+        registered = ?report.registered,
+        imported = report.imported.len(),
+        "bundled plugins and catalog loaded"
+    );
     Ok(())
 }
 

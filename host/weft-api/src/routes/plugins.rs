@@ -85,6 +85,29 @@ async fn upload(
             ));
         }
     };
+    let record = register_component(
+        &state,
+        &caller.tenant_id,
+        &caller.user,
+        body.to_vec(),
+        approve_requested,
+    )
+    .await?;
+    tracing::info!(plugin = %record.name, version = record.version, digest = %record.digest,
+        kind = record.kind.as_str(), approved = approve_requested, "plugin registered");
+    Ok((StatusCode::CREATED, Json(view(&state, record))))
+}
+
+/// Registers a component as the next version of the plugin it names, owned by `tenant` (the
+/// superadmin tenant's plugins are global): the runtime inspects it, and its type spec and the
+/// grants it requests are stored with it; `approve_requested` approves them all.
+pub(crate) async fn register_component(
+    state: &AppState,
+    tenant: &str,
+    user: &str,
+    body: Vec<u8>,
+    approve_requested: bool,
+) -> Result<PluginRecord, ApiError> {
     if !body.starts_with(b"\0asm") {
         return Err(ApiError::invalid(
             "component",
@@ -96,16 +119,12 @@ async fn upload(
         .inspector
         .clone()
         .ok_or_else(|| ApiError::Internal("this server has no plugin runtime".into()))?;
-    let inspected = inspector
-        .inspect(body.to_vec())
-        .await
-        .map_err(|e| match e {
-            InspectError::Refused(message) => {
-                ApiError::invalid("component", "loads as a weft plugin", message)
-            }
-            InspectError::Internal(message) => ApiError::Internal(message),
-        })?;
-    let tenant = caller.tenant_id.clone();
+    let inspected = inspector.inspect(body.clone()).await.map_err(|e| match e {
+        InspectError::Refused(message) => {
+            ApiError::invalid("component", "loads as a weft plugin", message)
+        }
+        InspectError::Internal(message) => ApiError::Internal(message),
+    })?;
     if tenant != state.superadmin_tenant_id {
         let kind = match inspected.kind {
             PluginKind::Provider => EntityKind::Providertypes,
@@ -136,7 +155,7 @@ async fn upload(
     let record = state
         .store
         .register_plugin(
-            &tenant,
+            tenant,
             &NewPlugin {
                 name: &inspected.name,
                 kind: inspected.kind,
@@ -146,14 +165,12 @@ async fn upload(
                 requested: &inspected.requested,
                 approved: &approved,
                 component: &body,
-                created_by: &caller.user,
+                created_by: user,
                 type_spec: &type_spec,
             },
         )
         .await?;
-    tracing::info!(plugin = %record.name, version = record.version, digest = %record.digest,
-        kind = record.kind.as_str(), approved = approve_requested, "plugin registered");
-    Ok((StatusCode::CREATED, Json(view(&state, record))))
+    Ok(record)
 }
 
 /// The latest version of every plugin the caller may use: global ones and the tenant's own.

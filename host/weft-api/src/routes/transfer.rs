@@ -51,11 +51,11 @@ struct ImportParams {
 
 /// What an import wrote, and the dangling soft references it found.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct ImportReport {
+pub(crate) struct ImportReport {
     /// Type → number of entities written.
     #[schema(value_type = Object)]
-    imported: Map<String, Value>,
-    warnings: Vec<FieldError>,
+    pub(crate) imported: Map<String, Value>,
+    pub(crate) warnings: Vec<FieldError>,
 }
 
 /// Import a catalog in Coopr's shape, all or nothing. Types absent from the body are untouched.
@@ -77,7 +77,20 @@ async fn import(
         )
     })?;
     let mode = params.mode.unwrap_or_default();
-    let mut catalog = load_catalog(&state, &caller.tenant_id).await?;
+    Ok(Json(
+        import_catalog(&state, &caller.tenant_id, &bundle, mode).await?,
+    ))
+}
+
+/// Imports a catalog into a tenant, all or nothing: every entity is validated, then checked
+/// against the catalog as it will be, then written in one transaction.
+pub(crate) async fn import_catalog(
+    state: &AppState,
+    tenant_id: &str,
+    bundle: &CatalogBundle,
+    mode: ImportMode,
+) -> Result<ImportReport, ApiError> {
+    let mut catalog = load_catalog(state, tenant_id).await?;
     // Per listed kind, its entities parsed, each with the body as sent.
     let mut parsed: Vec<(EntityKind, Vec<Parsed>)> = Vec::new();
     for kind in EntityKind::CATALOG {
@@ -141,10 +154,7 @@ async fn import(
             )
         })
         .collect();
-    state
-        .store
-        .import_entities(&caller.tenant_id, &lists, mode)
-        .await?;
+    state.store.import_entities(tenant_id, &lists, mode).await?;
     let imported: Map<String, Value> = lists
         .iter()
         .map(|(kind, list)| (kind.to_string(), Value::from(list.len())))
@@ -155,7 +165,7 @@ async fn import(
         warnings = warnings.len(),
         "catalog imported"
     );
-    Ok(Json(ImportReport { imported, warnings }))
+    Ok(ImportReport { imported, warnings })
 }
 
 struct Parsed {
