@@ -30,4 +30,12 @@ if stale "$out/js_provider.wasm" plugins/examples/js-provider sdk/js/weft-plugin
     node sdk/js/build.mjs --world provider plugins/examples/js-provider/app.js \
         -o "$out/js_provider.wasm"
 fi
+if stale "$out/python_automator.wasm" plugins/examples/python-automator sdk/python wit; then
+    componentize-py -d wit/weft-plugin -w automator componentize \
+        -p sdk/python -p plugins/examples/python-automator app -o "$out/python_automator.wasm"
+fi
+if stale "$out/js_automator.wasm" plugins/examples/js-automator sdk/js/weft-plugin.js sdk/js/build.mjs wit; then
+    node sdk/js/build.mjs --world automator plugins/examples/js-automator/app.js \
+        -o "$out/js_automator.wasm"
+fi
 ls -l "$out"

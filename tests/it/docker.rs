@@ -517,3 +517,47 @@ async fn server_killed_mid_create_ends_with_exactly_five_containers() {
     delete_and_check_nothing_remains(&server, &admin, &id).await;
     server.stop();
 }
+
+#[tokio::test]
+#[ignore = "needs a Docker engine and the node image (just test runs it)"]
+async fn python_and_javascript_automators_each_run_a_task_on_a_real_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, admin) = docker_server(&dir.path().join("data"), &[]).await;
+    for example in ["python-automator", "js-automator"] {
+        let uploaded = server
+            .upload_plugin(TOKEN, weft_test_plugins::example(example))
+            .await;
+        assert_eq!(uploaded, 201, "{example} registers");
+    }
+    let catalog = json!({
+        "services": [
+            {"name": "note-python", "provisioner": {"actions": {"configure": {"type": "python-probe"}}}},
+            {"name": "note-js", "provisioner": {"actions": {"configure": {"type": "js-probe"}}}}
+        ],
+        "clustertemplates": [{
+            "name": "notes",
+            "defaults": {"services": ["note-python", "note-js"], "provider": "docker-local",
+                         "hardwaretype": "docker-small", "imagetype": "weft-node", "config": {}},
+            "compatibility": {"services": ["note-python", "note-js"]},
+            "constraints": {"size": {"min": 1, "max": 1}}
+        }]
+    });
+    let (status, body) = server
+        .call(Method::POST, "/v2/import?mode=merge", &admin, Some(catalog))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = create(&server, &admin, "notes", "notes", 1).await;
+    wait_for_status(&server, &admin, &id, "active").await;
+    let node = nodes(&server, &admin, &id).await.remove(0);
+    let hostname = exec(&node.0, "hostname");
+    assert_eq!(
+        exec(&node.0, "cat /etc/weft-python"),
+        format!("python was here on {hostname}")
+    );
+    assert_eq!(
+        exec(&node.0, "cat /etc/weft-js"),
+        format!("javascript was here on {hostname}")
+    );
+    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    server.stop();
+}

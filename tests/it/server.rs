@@ -197,3 +197,80 @@ async fn server_on_postgres_takes_the_bootstrap_token_from_the_environment() {
     let short = Server::start_expecting_failure(&data, &[("WEFT_BOOTSTRAP_TOKEN", "short")]);
     assert!(short.contains("at least 16 characters"), "{short}");
 }
+
+/// `--bundled` registers the docker and shell plugins (grants approved) and imports the bundled
+/// catalog into the superadmin tenant; a new tenant bootstrapped from it gets the catalog; a
+/// restart with the flag writes nothing new.
+#[tokio::test]
+async fn bundled_flag_loads_plugins_and_catalog_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("weft-data");
+    let env = [("WEFT_BOOTSTRAP_TOKEN", crate::fixture::TOKEN)];
+    let token = crate::fixture::TOKEN;
+    let server = Server::start(&data, &["--bundled", "--workers", "0"], &env).await;
+
+    let (status, plugins) = server.get("/v2/plugins", Some(token)).await;
+    assert_eq!(status, 200, "{plugins}");
+    let plugins = plugins.as_array().unwrap().clone();
+    let docker = plugins.iter().find(|p| p["name"] == "docker").unwrap();
+    assert_eq!(docker["scope"], "global");
+    assert_eq!(
+        docker["approved"]["unixSockets"],
+        serde_json::json!(["/var/run/docker.sock"])
+    );
+    assert_eq!(docker["approved"]["ssh"], true);
+    assert!(
+        plugins
+            .iter()
+            .any(|p| p["name"] == "shell" && p["kind"] == "automator")
+    );
+    let (status, template) = server
+        .get("/v2/clustertemplates/redis-replicated", Some(token))
+        .await;
+    assert_eq!(
+        (status, template["version"].as_i64()),
+        (200, Some(1)),
+        "{template}"
+    );
+
+    // a tenant bootstrapped from the superadmin catalog can use it at once
+    let (status, body) = server
+        .call(
+            reqwest::Method::POST,
+            "/v2/tenants",
+            token,
+            Some(serde_json::json!({"tenant": {"name": "acme"}, "bootstrap": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .call(
+            reqwest::Method::POST,
+            "/v2/tenants/acme/users",
+            token,
+            Some(serde_json::json!({"name": "ann", "role": "user"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let user = body["token"].as_str().unwrap().to_string();
+    let (status, preview) = server
+        .call(
+            reqwest::Method::POST,
+            "/v2/clusters/preview",
+            &user,
+            Some(serde_json::json!({"name": "c", "clusterTemplate": "web-lb", "numMachines": 4})),
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    server.stop();
+
+    // again: nothing changed, so nothing new is written
+    let server = Server::start(&data, &["--bundled", "--workers", "0"], &env).await;
+    let (_, again) = server.get("/v2/plugins", Some(token)).await;
+    assert_eq!(again.as_array().unwrap(), &plugins);
+    let (_, template) = server
+        .get("/v2/clustertemplates/redis-replicated", Some(token))
+        .await;
+    assert_eq!(template["version"], 1);
+    server.stop();
+}
