@@ -192,24 +192,75 @@ fn exec(node_id: &str, command: &str) -> String {
     docker(&["exec", &container(node_id), "sh", "-c", command])
 }
 
+/// Whose Docker objects a cluster's are: the tenant and cluster labels of one of its
+/// containers (cluster ids repeat across tenants and servers; the pair does not).
+#[derive(Debug, Clone)]
+struct Owner {
+    tenant: String,
+    cluster: String,
+}
+
+fn owner(node_id: &str) -> Owner {
+    let label = |key: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
+            &container(node_id),
+        ])
+    };
+    Owner {
+        tenant: label("io.weft.tenant"),
+        cluster: label("io.weft.cluster"),
+    }
+}
+
 /// Docker objects labelled for the cluster: (containers, networks, volumes).
-fn labelled(cluster: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let filter = format!("label=io.weft.cluster={cluster}");
+fn labelled(owner: &Owner) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let tenant = format!("label=io.weft.tenant={}", owner.tenant);
+    let cluster = format!("label=io.weft.cluster={}", owner.cluster);
     let lines = |out: String| out.lines().map(str::to_string).collect::<Vec<_>>();
+    let list = |what: &[&str]| {
+        let mut args = what.to_vec();
+        args.extend(["--filter", &tenant, "--filter", &cluster]);
+        lines(docker(&args))
+    };
     (
-        lines(docker(&["ps", "-aq", "--filter", &filter])),
-        lines(docker(&["network", "ls", "-q", "--filter", &filter])),
-        lines(docker(&["volume", "ls", "-q", "--filter", &filter])),
+        list(&["ps", "-aq"]),
+        list(&["network", "ls", "-q"]),
+        list(&["volume", "ls", "-q"]),
     )
 }
 
-async fn delete_and_check_nothing_remains(server: &Server, token: &str, id: &str) {
+/// Removes what a test's clusters left when the test failed half way.
+struct Leftovers(Vec<Owner>);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for owner in &self.0 {
+            let (containers, networks, _) = labelled(owner);
+            for id in containers {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f", "-v", &id])
+                    .output();
+            }
+            for id in networks {
+                let _ = Command::new("docker").args(["network", "rm", &id]).output();
+            }
+        }
+    }
+}
+
+async fn delete_and_check_nothing_remains(server: &Server, token: &str, id: &str, owner: &Owner) {
     let (status, body) = server
         .call(Method::DELETE, &format!("/v2/clusters/{id}"), token, None)
         .await;
     assert_eq!(status, 200, "{body}");
     wait_for_status(server, token, id, "terminated").await;
-    let (containers, networks, volumes) = labelled(id);
+    let (containers, networks, volumes) = labelled(owner);
     assert!(
         containers.is_empty() && networks.is_empty() && volumes.is_empty(),
         "cluster {id} left containers {containers:?}, networks {networks:?}, volumes {volumes:?}"
@@ -245,7 +296,9 @@ async fn redis_replicated_replicates_and_leaves_nothing_behind() {
         .filter(|n| n.2.contains(&"redis-replica".to_string()))
         .collect();
     assert_eq!((primary.len(), replicas.len()), (1, 2), "{nodes:?}");
-    let (containers, networks, _) = labelled(&id);
+    let owner = owner(&nodes[0].0);
+    let _leftovers = Leftovers(vec![owner.clone()]);
+    let (containers, networks, _) = labelled(&owner);
     assert_eq!(
         (containers.len(), networks.len()),
         (3, 1),
@@ -270,7 +323,7 @@ async fn redis_replicated_replicates_and_leaves_nothing_behind() {
     // a replica refuses writes: it really is one
     assert!(exec(&replicas[0].0, "redis-cli set x 1 2>&1 || true").contains("READONLY"));
 
-    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    delete_and_check_nothing_remains(&server, &admin, &id, &owner).await;
     server.stop();
 }
 
@@ -331,6 +384,8 @@ async fn web_lb_balances_and_changes_as_each_plan_says() {
     wait_for_status(&server, &admin, &id, "active").await;
 
     let all = nodes(&server, &admin, &id).await;
+    let owner = owner(&all[0].0);
+    let _leftovers = Leftovers(vec![owner.clone()]);
     let webs: Vec<_> = all.iter().filter(|n| n.2 == ["web"]).cloned().collect();
     let lb = all.iter().find(|n| n.2 == ["lb"]).cloned().unwrap();
     assert_eq!(webs.len(), 3, "{all:?}");
@@ -460,9 +515,9 @@ async fn web_lb_balances_and_changes_as_each_plan_says() {
         .collect();
     assert_eq!((all.len(), webs.len()), (5, 4), "{all:?}");
     assert_eq!(pages_through_lb(&lb.0, 12), expected("hello", &webs));
-    assert_eq!(labelled(&id).0.len(), 5);
+    assert_eq!(labelled(&owner).0.len(), 5);
 
-    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    delete_and_check_nothing_remains(&server, &admin, &id, &owner).await;
     server.stop();
 }
 
@@ -474,14 +529,30 @@ async fn server_killed_mid_create_ends_with_exactly_five_containers() {
     let args = ["--lease-secs", "3"];
     let (server, admin) = docker_server(&data, &args).await;
     let id = create(&server, &admin, "survivor", "redis-replicated", 5).await;
+    let node_ids: Vec<String> = nodes(&server, &admin, &id)
+        .await
+        .into_iter()
+        .map(|n| n.0)
+        .collect();
+    let exists = |node: &String| {
+        !docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("name=^{}$", container(node)),
+        ])
+        .is_empty()
+    };
     wait_until(
         "the first containers exist",
         Duration::from_secs(60),
-        async || !labelled(&id).0.is_empty(),
+        async || node_ids.iter().any(exists),
     )
     .await;
     server.kill();
-    let before = labelled(&id).0.len();
+    let before = node_ids.iter().filter(|n| exists(n)).count();
+    let owner = owner(node_ids.iter().find(|n| exists(n)).unwrap());
+    let _leftovers = Leftovers(vec![owner.clone()]);
 
     let server = Server::start(
         &data,
@@ -499,7 +570,7 @@ async fn server_killed_mid_create_ends_with_exactly_five_containers() {
     )
     .await;
     wait_for_status(&server, &admin, &id, "active").await;
-    let (containers, networks, _) = labelled(&id);
+    let (containers, networks, _) = labelled(&owner);
     assert_eq!(
         (containers.len(), networks.len()),
         (5, 1),
@@ -514,7 +585,7 @@ async fn server_killed_mid_create_ends_with_exactly_five_containers() {
             exec(&replica.0, "redis-cli get k") == "v"
         });
     }
-    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    delete_and_check_nothing_remains(&server, &admin, &id, &owner).await;
     server.stop();
 }
 
@@ -549,6 +620,8 @@ async fn python_and_javascript_automators_each_run_a_task_on_a_real_node() {
     let id = create(&server, &admin, "notes", "notes", 1).await;
     wait_for_status(&server, &admin, &id, "active").await;
     let node = nodes(&server, &admin, &id).await.remove(0);
+    let owner = owner(&node.0);
+    let _leftovers = Leftovers(vec![owner.clone()]);
     let hostname = exec(&node.0, "hostname");
     assert_eq!(
         exec(&node.0, "cat /etc/weft-python"),
@@ -558,6 +631,6 @@ async fn python_and_javascript_automators_each_run_a_task_on_a_real_node() {
         exec(&node.0, "cat /etc/weft-js"),
         format!("javascript was here on {hostname}")
     );
-    delete_and_check_nothing_remains(&server, &admin, &id).await;
+    delete_and_check_nothing_remains(&server, &admin, &id, &owner).await;
     server.stop();
 }

@@ -4,7 +4,7 @@
 //! - Hardware types give the flavor `cpus=N,memory=SIZE` (`memory=512m`, `1g`); image types
 //!   give a local image (Weft's node image: `just node-image`).
 //! - CREATE puts the container on the cluster's own bridge network (made by the first node,
-//!   named `weft-<cluster>`), with the node's hostname as its alias there, the cluster's public
+//!   named `weft-<tenant>-<cluster>`), with the node's hostname as its alias there, the cluster's public
 //!   key in root's `authorized_keys` and sshd published on `127.0.0.1` at a free port. The
 //!   container's name is `weft-<node id>`, so a retry or a restart after a crash finds the one
 //!   it made instead of making a second (Docker refuses a duplicate name).
@@ -93,8 +93,18 @@ impl Tags {
         format!("weft-{}", self.node)
     }
 
+    /// Cluster ids are per tenant (and per Weft installation), so the tenant is part of it.
     fn network_name(&self) -> String {
-        format!("weft-{}", self.cluster)
+        format!("weft-{}-{}", self.tenant, self.cluster)
+    }
+
+    /// The Engine API filter for what this cluster owns.
+    fn filter(&self) -> String {
+        json!({"label": [
+            format!("{LABEL_TENANT}={}", self.tenant),
+            format!("{LABEL_CLUSTER}={}", self.cluster),
+        ]})
+        .to_string()
     }
 }
 
@@ -178,12 +188,12 @@ impl Engine {
     /// lowest number makes it while the others wait for it (making it themselves only if it
     /// never comes); should two exist all the same, every node keeps the oldest.
     fn cluster_network(&self, tags: &Tags, maker: bool) -> Result<String, PluginError> {
-        let mut found = self.networks(&tags.cluster)?;
+        let mut found = self.networks(tags)?;
         if found.is_empty() && !maker {
             let waited = std::time::Instant::now();
             while found.is_empty() && waited.elapsed() < NETWORK_WAIT {
                 std::thread::sleep(Duration::from_millis(100));
-                found = self.networks(&tags.cluster)?;
+                found = self.networks(tags)?;
             }
         }
         if found.is_empty() {
@@ -205,7 +215,7 @@ impl Engine {
                     created.message()
                 )));
             }
-            found = self.networks(&tags.cluster)?;
+            found = self.networks(tags)?;
         }
         found.sort();
         let Some((_, chosen)) = found.first().cloned() else {
@@ -220,12 +230,11 @@ impl Engine {
         Ok(chosen)
     }
 
-    /// The networks labelled for a cluster: (creation time, id), oldest first.
-    fn networks(&self, cluster: &str) -> Result<Vec<(String, String)>, PluginError> {
-        let filter = json!({"label": [format!("{LABEL_CLUSTER}={cluster}")]}).to_string();
+    /// The networks labelled for the cluster: (creation time, id), oldest first.
+    fn networks(&self, tags: &Tags) -> Result<Vec<(String, String)>, PluginError> {
         let listed = self.call(
             "GET",
-            &format!("/networks?filters={}", encode(&filter)),
+            &format!("/networks?filters={}", encode(&tags.filter())),
             None,
         )?;
         if !listed.ok() {
@@ -250,12 +259,11 @@ impl Engine {
         Ok(found)
     }
 
-    /// Ids of the containers labelled for a cluster, running or not.
-    fn cluster_containers(&self, cluster: &str) -> Result<Vec<String>, PluginError> {
-        let filter = json!({"label": [format!("{LABEL_CLUSTER}={cluster}")]}).to_string();
+    /// Ids of the containers labelled for the cluster, running or not.
+    fn cluster_containers(&self, tags: &Tags) -> Result<Vec<String>, PluginError> {
         let listed = self.call(
             "GET",
-            &format!("/containers/json?all=true&filters={}", encode(&filter)),
+            &format!("/containers/json?all=true&filters={}", encode(&tags.filter())),
             None,
         )?;
         if !listed.ok() {
@@ -585,7 +593,7 @@ impl Provider for Docker {
             .map(str::to_string)
             .unwrap_or_else(|| tags.container_name());
         let network = engine
-            .networks(&tags.cluster)?
+            .networks(&tags)?
             .into_iter()
             .next()
             .map(|(_, id)| id);
@@ -662,8 +670,8 @@ impl Provider for Docker {
             }
         }
         // the last node out removes the network (Docker refuses while a container is on it)
-        if engine.cluster_containers(&tags.cluster)?.is_empty() {
-            for (_, network) in engine.networks(&tags.cluster)? {
+        if engine.cluster_containers(&tags)?.is_empty() {
+            for (_, network) in engine.networks(&tags)? {
                 let gone = engine.call("DELETE", &format!("/networks/{network}"), None)?;
                 if gone.ok() {
                     log::with_fields(
