@@ -71,7 +71,8 @@ pub struct TaskAssignment {
     pub config: Map<String, Value>,
     /// Provider fields (admin and user, not sensitive), values as JSON text. Includes the
     /// machine tags `weft-tenant`, `weft-cluster`, `weft-node` and `weft-attempt` that a
-    /// provider puts on what it creates, so a retry adopts rather than duplicates.
+    /// provider puts on what it creates, so a retry adopts rather than duplicates, and, for
+    /// provider tasks, the cluster's public SSH key `weft-ssh-public-key` for the machines.
     pub provider_fields: BTreeMap<String, String>,
     pub service: Option<TaskService>,
     /// Results of this node's earlier tasks, merged key by key, values as JSON text.

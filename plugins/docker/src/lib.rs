@@ -263,7 +263,10 @@ impl Engine {
     fn cluster_containers(&self, tags: &Tags) -> Result<Vec<String>, PluginError> {
         let listed = self.call(
             "GET",
-            &format!("/containers/json?all=true&filters={}", encode(&tags.filter())),
+            &format!(
+                "/containers/json?all=true&filters={}",
+                encode(&tags.filter())
+            ),
             None,
         )?;
         if !listed.ok() {
@@ -441,6 +444,16 @@ fn running(
     }
 }
 
+/// The engine, the tags and the node's container: the id CREATE reported, else its name.
+fn node_container(task: &Task) -> Result<(Engine, Tags, String), PluginError> {
+    let tags = Tags::of(task)?;
+    let id = task
+        .prior_result("providerid")
+        .map(str::to_string)
+        .unwrap_or_else(|| tags.container_name());
+    Ok((Engine::of(task), tags, id))
+}
+
 impl Provider for Docker {
     fn describe() -> PluginSpec {
         PluginSpec {
@@ -586,17 +599,8 @@ impl Provider for Docker {
     }
 
     fn confirm(task: Task) -> Result<TaskResult, PluginError> {
-        let engine = Engine::of(&task);
-        let tags = Tags::of(&task)?;
-        let id = task
-            .prior_result("providerid")
-            .map(str::to_string)
-            .unwrap_or_else(|| tags.container_name());
-        let network = engine
-            .networks(&tags)?
-            .into_iter()
-            .next()
-            .map(|(_, id)| id);
+        let (engine, tags, id) = node_container(&task)?;
+        let network = engine.networks(&tags)?.into_iter().next().map(|(_, id)| id);
         let (_, port, address) = running(&engine, &id, network.as_deref())?;
         if task.prior_result("ssh_port") != Some(port.as_str()) {
             return Err(PluginError::Transient(format!(
@@ -638,12 +642,7 @@ impl Provider for Docker {
     }
 
     fn delete(task: Task) -> Result<TaskResult, PluginError> {
-        let engine = Engine::of(&task);
-        let tags = Tags::of(&task)?;
-        let id = task
-            .prior_result("providerid")
-            .map(str::to_string)
-            .unwrap_or_else(|| tags.container_name());
+        let (engine, tags, id) = node_container(&task)?;
         let removed = engine.call(
             "DELETE",
             &format!("/containers/{}?force=true&v=true", encode(&id)),
