@@ -6,11 +6,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# build and run the server (SQLite in ./weft-data) on 127.0.0.1:55054
+# build and run the server (SQLite in ./weft-data, embedded workers, the bundled plugins and catalog) on 127.0.0.1:55054
 [group('run')]
 run *ARGS:
     cargo build --release -p weft
-    ./target/release/weft server {{ARGS}}
+    ./target/release/weft server --bundled {{ARGS}}
 
 # from a fresh clone to a running 3-node redis cluster on local Docker (server left running)
 [group('run')]
