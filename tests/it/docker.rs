@@ -5,7 +5,8 @@
 //!
 //! These tests need a Docker engine and the node image. They are `#[ignore]`d so a plain
 //! `cargo test` without Docker lists them as not run; `just test` (and CI) starts dockerd,
-//! builds the image and runs them with `--include-ignored`, where a missing engine fails them.
+//! builds the image and runs them with `--ignored` (`just test-docker`), where a missing engine
+//! fails them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
