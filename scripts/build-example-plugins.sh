@@ -22,20 +22,23 @@ stale() {
     [ ! -e "$target" ] || [ -n "$(find "$@" -newer "$target" -type f | head -1)" ]
 }
 
-if stale "$out/python_provider.wasm" plugins/examples/python-provider sdk/python wit; then
-    componentize-py -d wit/weft-plugin -w provider componentize \
-        -p sdk/python -p plugins/examples/python-provider app -o "$out/python_provider.wasm"
-fi
-if stale "$out/js_provider.wasm" plugins/examples/js-provider sdk/js/weft-plugin.js sdk/js/build.mjs wit; then
-    node sdk/js/build.mjs --world provider plugins/examples/js-provider/app.js \
-        -o "$out/js_provider.wasm"
-fi
-if stale "$out/python_automator.wasm" plugins/examples/python-automator sdk/python wit; then
-    componentize-py -d wit/weft-plugin -w automator componentize \
-        -p sdk/python -p plugins/examples/python-automator app -o "$out/python_automator.wasm"
-fi
-if stale "$out/js_automator.wasm" plugins/examples/js-automator sdk/js/weft-plugin.js sdk/js/build.mjs wit; then
-    node sdk/js/build.mjs --world automator plugins/examples/js-automator/app.js \
-        -o "$out/js_automator.wasm"
-fi
+# build_python WORLD: plugins/examples/python-WORLD (componentize-py)
+build_python() {
+    local world=$1 target="$out/python_$1.wasm"
+    if stale "$target" "plugins/examples/python-$world" sdk/python wit; then
+        componentize-py -d wit/weft-plugin -w "$world" componentize \
+            -p sdk/python -p "plugins/examples/python-$world" app -o "$target"
+    fi
+}
+# build_javascript WORLD: plugins/examples/js-WORLD (componentize-js through sdk/js/build.mjs)
+build_javascript() {
+    local world=$1 target="$out/js_$1.wasm"
+    if stale "$target" "plugins/examples/js-$world" sdk/js/weft-plugin.js sdk/js/build.mjs wit; then
+        node sdk/js/build.mjs --world "$world" "plugins/examples/js-$world/app.js" -o "$target"
+    fi
+}
+for world in provider automator; do
+    build_python "$world"
+    build_javascript "$world"
+done
 ls -l "$out"

@@ -39,7 +39,8 @@ pub async fn load(
         .map(|record| record.digest)
         .collect();
     for component in components {
-        if known.contains(&digest(component)) {
+        // the registry names a component by its SHA-256, as the runtime computes it
+        if known.contains(&weft_auth::sha256_hex(component)) {
             continue;
         }
         let record = register_component(state, &tenant, user, component.to_vec(), true).await?;
@@ -83,13 +84,4 @@ pub async fn load(
         tracing::info!(entities = report.imported.len(), "bundled catalog imported");
     }
     Ok(report)
-}
-
-/// A component's digest as the registry records it (SHA-256, hex).
-fn digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

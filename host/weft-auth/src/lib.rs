@@ -28,8 +28,15 @@ pub fn generate_token() -> String {
 
 /// The digest under which a token is stored (lowercase hex SHA-256).
 pub fn token_digest(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(token.as_bytes())
+}
+
+/// Lowercase hex SHA-256 of bytes: how tokens are stored and plugin components are named.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Who is calling: a user of one tenant with one role.
