@@ -32,7 +32,7 @@ test *ARGS:
     export WEFT_TEST_DATABASE_URL="${WEFT_TEST_DATABASE_URL:-$(scripts/start-postgres.sh)}"; \
     cargo test --workspace {{ARGS}}
     cargo test --manifest-path sdk/Cargo.toml --features testing
-    cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-native -p docker-provider -p shell-automator
+    cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-native -p docker-provider -p hosts-provider -p shell-automator
     just test-docker
 
 # the tests on real containers (needs `just node-image`); one at a time, they are heavy

@@ -1,11 +1,11 @@
-//! Builds the bundled plugins (`plugins/docker`, `plugins/shell`) for wasm32-wasip2 into
+//! Builds the bundled plugins (`plugins/docker`, `plugins/hosts`, `plugins/shell`) for wasm32-wasip2 into
 //! `target/plugins` (the test plugins' target directory) and lists the bundled catalog
 //! (`catalog/`) for `include_str!`.
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::Command;
 
-const PLUGINS: [&str; 2] = ["docker-provider", "shell-automator"];
+const PLUGINS: [&str; 3] = ["docker-provider", "hosts-provider", "shell-automator"];
 
 fn main() {
     let manifest_dir =
@@ -13,6 +13,7 @@ fn main() {
     let root = manifest_dir.join("../..");
     for watched in [
         "plugins/docker",
+        "plugins/hosts",
         "plugins/shell",
         "plugins/Cargo.toml",
         "sdk/src",

@@ -12,6 +12,7 @@ fn main() {
     for watched in [
         "plugins/test-plugins",
         "plugins/docker",
+        "plugins/hosts",
         "plugins/shell",
         "plugins/Cargo.toml",
         "sdk/src",

@@ -54,7 +54,7 @@ fn catalog_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog")
 }
 
-/// A server with the docker and shell plugins registered, a tenant `acme` with 4 workers and
+/// A server with the docker, hosts and shell plugins registered, a tenant `acme` with 4 workers and
 /// the bundled catalog imported by its admin; answers the server and the admin's token.
 async fn docker_server(data: &Path, extra: &[&str]) -> (Server, String) {
     require_docker();
@@ -68,7 +68,7 @@ async fn docker_server(data: &Path, extra: &[&str]) -> (Server, String) {
     ];
     args.extend_from_slice(extra);
     let server = Server::start(data, &args, &[("WEFT_BOOTSTRAP_TOKEN", TOKEN)]).await;
-    for plugin in ["docker-provider", "shell-automator"] {
+    for plugin in ["docker-provider", "hosts-provider", "shell-automator"] {
         let uploaded = server
             .upload_plugin(TOKEN, weft_test_plugins::component(plugin))
             .await;
@@ -633,5 +633,367 @@ async fn python_and_javascript_automators_each_run_a_task_on_a_real_node() {
         format!("javascript was here on {hostname}")
     );
     delete_and_check_nothing_remains(&server, &admin, &id, &owner).await;
+    server.stop();
+}
+
+/// Machines that exist before Weft: sshd containers the test starts itself, on a network of
+/// their own, reachable from the host on loopback and with the pool's login key authorised.
+/// Removed when dropped.
+struct PoolMachines {
+    label: String,
+    network: String,
+    names: Vec<String>,
+}
+
+impl PoolMachines {
+    fn start(count: usize, login_public_key: &str) -> PoolMachines {
+        let tag = format!("{}-{}", std::process::id(), uuid_suffix());
+        let label = format!("io.weft.test=pool-{tag}");
+        let network = format!("weft-test-pool-{tag}");
+        docker(&["network", "create", "--label", &label, &network]);
+        let entry = "mkdir -p /root/.ssh /run/sshd && chmod 700 /root/.ssh \
+            && printf '%s\\n' \"$LOGIN_KEY\" > /root/.ssh/authorized_keys \
+            && chmod 600 /root/.ssh/authorized_keys \
+            && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key \
+            && exec /usr/sbin/sshd -D -e";
+        let names: Vec<String> = (0..count)
+            .map(|i| format!("weft-test-m{i}-{tag}"))
+            .collect();
+        let machines = PoolMachines {
+            label,
+            network,
+            names,
+        };
+        for name in &machines.names {
+            docker(&[
+                "run",
+                "-d",
+                "--init",
+                "--name",
+                name,
+                "--label",
+                &machines.label,
+                "--network",
+                &machines.network,
+                "--hostname",
+                name,
+                "-p",
+                "127.0.0.1::22",
+                "-e",
+                &format!("LOGIN_KEY={login_public_key}"),
+                "--entrypoint",
+                "sh",
+                IMAGE,
+                "-c",
+                entry,
+            ]);
+        }
+        machines
+    }
+
+    /// Each machine as the pool API takes it: name, loopback address, host key.
+    fn pool_entries(&self) -> Vec<Value> {
+        self.names
+            .iter()
+            .map(|name| {
+                let port = docker(&["port", name, "22/tcp"]);
+                let port = port
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                let mut host_key = String::new();
+                eventually("the machine has a host key", || {
+                    host_key = Command::new("docker")
+                        .args(["exec", name, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
+                        .output()
+                        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                        .unwrap_or_default();
+                    !host_key.is_empty()
+                });
+                json!({"name": name, "address": format!("127.0.0.1:{port}"), "hostKey": host_key})
+            })
+            .collect()
+    }
+}
+
+impl Drop for PoolMachines {
+    fn drop(&mut self) {
+        for name in &self.names {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", name])
+                .output();
+        }
+        let _ = Command::new("docker")
+            .args(["network", "rm", &self.network])
+            .output();
+    }
+}
+
+fn uuid_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{nanos:08x}")
+}
+
+/// A fresh ed25519 key pair from `ssh-keygen`: (private key text, public key line).
+fn login_key(dir: &Path) -> (String, String) {
+    let path = dir.join("pool-login");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "pool-login", "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen runs (openssh-client)");
+    assert!(made.success());
+    (
+        std::fs::read_to_string(&path).unwrap(),
+        std::fs::read_to_string(path.with_extension("pub"))
+            .unwrap()
+            .trim()
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs a Docker engine and the node image (just test runs it)"]
+async fn hosts_provider_runs_redis_on_a_pool_of_existing_machines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, admin) = docker_server(&dir.path().join("data"), &[]).await;
+    let (private_key, public_key) = login_key(dir.path());
+    let machines = PoolMachines::start(3, &public_key);
+    let entries = machines.pool_entries();
+
+    // a host key that is not one is refused, naming the field; nothing is stored
+    let mut bad = entries.clone();
+    bad[1]["hostKey"] = json!("ssh-ed25519 not-base64!");
+    let pool = |machines: Vec<Value>| {
+        json!({
+            "name": "lab", "user": "root", "privateKey": private_key, "machines": machines,
+            "cleanup": "redis-cli shutdown nosave >/dev/null 2>&1 || true; rm -f /etc/redis/weft.conf"
+        })
+    };
+    let (status, body) = server
+        .call(Method::POST, "/v2/pools", &admin, Some(pool(bad)))
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("machines[1].hostKey")),
+        "{body}"
+    );
+    assert_eq!(server.get("/v2/pools/lab", Some(&admin)).await.0, 404);
+
+    let (status, body) = server
+        .call(Method::POST, "/v2/pools", &admin, Some(pool(entries)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // the login key is never shown again: only its public half
+    let (_, shown) = server.get("/v2/pools/lab", Some(&admin)).await;
+    assert!(!shown.to_string().contains("PRIVATE KEY"), "{shown}");
+    assert_eq!(
+        shown["publicKey"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .nth(1),
+        public_key.split_whitespace().nth(1)
+    );
+
+    // a script resource for the shell automator, staged and synced, reaches every node
+    let script = b"#!/bin/sh\necho from a plugin resource\n".to_vec();
+    let uploaded = reqwest::Client::new()
+        .post(format!(
+            "{}/v2/plugins/automatortypes/shell/scripts/greet.sh",
+            server.url
+        ))
+        .bearer_auth(&admin)
+        .body(script.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 200);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v2/plugins/automatortypes/shell/scripts/greet.sh/versions/1/stage",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body[0]["status"].as_str()),
+        (200, Some("staged")),
+        "{body}"
+    );
+    let (status, body) = server
+        .call(Method::POST, "/v2/plugins/sync", &admin, None)
+        .await;
+    assert_eq!((status, body["changed"].as_u64()), (200, Some(1)), "{body}");
+
+    // a provider drawing from the pool; the hardware and image types map it
+    let catalog = json!({
+        "providers": [{"name": "lab-hosts", "providertype": "hosts", "provisioner": {"pool": "lab"}}],
+        "hardwaretypes": [{"name": "docker-small", "providermap": {
+            "docker-local": {"flavor": "cpus=1,memory=256m"}, "lab-hosts": {"flavor": "as-is"}}}],
+        "imagetypes": [{"name": "weft-node", "providermap": {
+            "docker-local": {"image": IMAGE, "sshuser": "root"}, "lab-hosts": {"image": "as-is", "sshuser": "root"}}}]
+    });
+    let (status, body) = server
+        .call(Method::POST, "/v2/import?mode=merge", &admin, Some(catalog))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v2/clusters",
+            &admin,
+            Some(
+                json!({"name": "pooled", "clusterTemplate": "redis-replicated", "numMachines": 3,
+                        "provider": "lab-hosts"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    wait_for_status(&server, &admin, &id, "active").await;
+
+    // every machine holds one node: its claim names the node, the cluster key is authorised
+    let nodes = nodes(&server, &admin, &id).await;
+    let (status, details) = server
+        .get(&format!("/v2/clusters/{id}"), Some(&admin))
+        .await;
+    assert_eq!(status, 200);
+    let machine_of = |node_id: &str| -> String {
+        details["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["id"] == node_id)
+            .and_then(|n| {
+                n["provisionerResults"]["providerid"]
+                    .as_str()
+                    .or(n["properties"]["providerid"].as_str())
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("node {node_id} names no machine: {details}"))
+    };
+    let held: BTreeSet<String> = nodes.iter().map(|n| machine_of(&n.0)).collect();
+    assert_eq!(
+        held,
+        machines.names.iter().cloned().collect::<BTreeSet<_>>()
+    );
+    let on = |machine: &str, command: &str| docker(&["exec", machine, "sh", "-c", command]);
+    for node in &nodes {
+        let machine = machine_of(&node.0);
+        assert!(on(&machine, "readlink /root/.weft-pool/claim").ends_with(&node.0));
+        assert!(
+            on(&machine, "cat /root/.ssh/authorized_keys")
+                .contains(&format!("weft-node={}", node.0))
+        );
+        assert_eq!(
+            on(&machine, "cat /var/cache/weft/shell/scripts/greet.sh").as_bytes(),
+            String::from_utf8_lossy(&script).trim().as_bytes()
+        );
+    }
+
+    // redis replicates between the machines, at their own addresses
+    let primary = nodes
+        .iter()
+        .find(|n| n.2.contains(&"redis-primary".to_string()))
+        .unwrap();
+    let replicas: Vec<_> = nodes
+        .iter()
+        .filter(|n| n.2.contains(&"redis-replica".to_string()))
+        .collect();
+    assert_eq!(replicas.len(), 2);
+    let primary_machine = machine_of(&primary.0);
+    let primary_ip = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &primary_machine,
+    ]);
+    assert_eq!(
+        primary.3, primary_ip,
+        "bind_v4 is the machine's own address"
+    );
+    on(
+        &primary_machine,
+        "redis-cli set greeting 'hello from a pool'",
+    );
+    for replica in &replicas {
+        let machine = machine_of(&replica.0);
+        eventually("the replica has the key", || {
+            on(&machine, "redis-cli get greeting") == "hello from a pool"
+        });
+    }
+
+    // a fourth node finds the pool empty: the create fails with the pool's reason
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v2/clusters",
+            &admin,
+            Some(
+                json!({"name": "too-many", "clusterTemplate": "redis-replicated", "numMachines": 2,
+                        "provider": "lab-hosts"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let full = body["id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    let ended = loop {
+        let (_, status) = server
+            .get(&format!("/v2/clusters/{full}/status"), Some(&admin))
+            .await;
+        let now = status["status"].as_str().unwrap_or_default().to_string();
+        if !["pending", "requested", ""].contains(&now.as_str()) {
+            break now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the create never ended: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_ne!(ended, "active", "a cluster cannot be made from a full pool");
+    let (_, plans) = server
+        .get(&format!("/v2/clusters/{full}/plans"), Some(&admin))
+        .await;
+    let (_, details) = server
+        .get(&format!("/v2/clusters/{full}"), Some(&admin))
+        .await;
+    let said = format!("{plans}{details}");
+    assert!(
+        said.contains("no free machine"),
+        "the failure names the full pool: {said}"
+    );
+    // the machines still belong to the first cluster
+    for node in &nodes {
+        assert!(on(&machine_of(&node.0), "readlink /root/.weft-pool/claim").ends_with(&node.0));
+    }
+
+    // the delete returns every machine: cleanup ran, the key and the claim are gone
+    let (status, body) = server
+        .call(Method::DELETE, &format!("/v2/clusters/{id}"), &admin, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    wait_for_status(&server, &admin, &id, "terminated").await;
+    for machine in &machines.names {
+        assert_eq!(on(machine, "readlink /root/.weft-pool/claim || true"), "");
+        assert!(!on(machine, "cat /root/.ssh/authorized_keys").contains("weft-node="));
+        assert_eq!(
+            on(machine, "redis-cli ping 2>&1 || true").contains("PONG"),
+            false,
+            "cleanup stopped redis on {machine}"
+        );
+        // the machines themselves are still there, reachable with the pool's login
+        assert!(on(machine, "cat /root/.ssh/authorized_keys").contains("pool-login"));
+    }
     server.stop();
 }

@@ -7,6 +7,8 @@ mod clusters;
 mod meta;
 mod plugin_types;
 pub(crate) mod plugins;
+mod pools;
+mod resources;
 mod tenants;
 pub(crate) mod transfer;
 mod users;
@@ -25,6 +27,8 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = audit::routes(router);
     let router = plugin_types::routes(router);
     let router = plugins::routes(router);
+    let router = resources::routes(router);
+    let router = pools::routes(router);
     let router = tenants::routes(router);
     let router = users::routes(router);
     transfer::routes(router)

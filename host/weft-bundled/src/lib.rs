@@ -1,5 +1,5 @@
-//! What ships inside the `weft` binary for `weft server --bundled`: the `docker` provider and
-//! `shell` automator components (built from `plugins/` by the build script) and the bundled
+//! What ships inside the `weft` binary for `weft server --bundled`: the `docker` and `hosts`
+//! providers and the `shell` automator components (built from `plugins/` by the build script) and the bundled
 //! catalog (`catalog/`, Coopr's JSON: the `docker-local` provider, container hardware types,
 //! the node image type, redis and web services, and the `redis-replicated` and `web-lb`
 //! templates).
@@ -48,7 +48,7 @@ mod tests {
 
     #[test]
     fn the_bundle_holds_both_plugins_and_every_catalog_kind_it_uses() {
-        assert_eq!(COMPONENTS.len(), 2);
+        assert_eq!(COMPONENTS.len(), 3);
         assert!(components().iter().all(|c| c.starts_with(b"\0asm")));
         let bundle = catalog().expect("the bundled catalog parses");
         let names = |kind| -> Vec<String> {

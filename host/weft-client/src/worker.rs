@@ -113,4 +113,32 @@ impl Client {
             .map_err(|e| ClientError::Decode(e.to_string()))?
             .to_vec())
     }
+
+    /// A live plugin resource by digest.
+    pub async fn task_resource(&self, digest: &str) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}/v2/tasks/resources/{digest}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ClientError::Api {
+                status,
+                message: response.text().await.unwrap_or_default(),
+                field: None,
+            });
+        }
+        Ok(response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?
+            .to_vec())
+    }
 }

@@ -16,6 +16,7 @@ mod catalog;
 mod create;
 mod janitor;
 mod model;
+mod pools;
 pub mod schedule;
 mod work;
 
@@ -26,6 +27,7 @@ pub use catalog::{catalog_token, load_catalog, plan_inputs, resolved_template};
 pub use create::{CreateOutcome, nodes_of_layout};
 pub use janitor::JanitorReport;
 pub use model::{ClusterBody, JobBody, NodeBody};
+pub use pools::{POOL_FIELD, POOL_TASK_FIELD};
 pub use schedule::RetryPolicy;
 pub use work::{Finished, SSH_PUBLIC_KEY_FIELD, WorkerIdentity};
 

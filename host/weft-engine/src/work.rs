@@ -17,6 +17,7 @@ use weft_store::{AttemptEnd, ClaimedJobTask, ClusterRow, NodeRow};
 
 use crate::create::key_context;
 use crate::model::{ClusterBody, NodeBody, parse, to_json};
+use crate::pools::{POOL_FIELD, POOL_TASK_FIELD};
 use crate::{Engine, EngineError, now_ms};
 
 /// Who takes: one slot of one worker process, limited to one tenant or not.
@@ -233,6 +234,32 @@ impl Engine {
             .iter()
             .map(|(k, v)| (k.clone(), text(v)))
             .collect();
+        // a provider that draws from a pool gets the pool's machines as SSH targets
+        let mut pool = Vec::new();
+        if is_provider_task
+            && plugins.iter().any(|p| p.grants.ssh)
+            && let Some(name) = body
+                .provider
+                .provisioner
+                .get(POOL_FIELD)
+                .and_then(Value::as_str)
+        {
+            match self.pool_for_task(tenant, name).await? {
+                Ok((view, targets)) => {
+                    provider_fields.insert(POOL_TASK_FIELD.into(), view);
+                    pool = targets;
+                }
+                Err(why) => return Ok(Err(Unrunnable(why))),
+            }
+        }
+        let mut resources = Vec::new();
+        for plugin in &plugins {
+            resources.extend(
+                self.store
+                    .live_resources(tenant, plugin.kind, &plugin.name)
+                    .await?,
+            );
+        }
         let ssh = self.ssh_endpoint(&cluster, &node, &plugins).await?;
         Ok(Ok(TaskAssignment {
             task_id: task.id.clone(),
@@ -254,6 +281,8 @@ impl Engine {
             plugins,
             secrets,
             ssh,
+            pool,
+            resources,
         }))
     }
 

@@ -12,6 +12,8 @@
 //! - `entities`: providers, hardware types, image types, services;
 //! - `template`: cluster templates, partial templates, constraints and lease durations;
 //! - `plugin_type`: provider and automator type specifications (field schemas, resource types);
+//! - `pool`: pools of existing machines for the `hosts` provider;
+//! - `resource`: plugin resources and their version states;
 //! - `tenant`: tenants, users and roles;
 //! - `error`: [`ErrorKind`] and [`FieldError`].
 
@@ -22,6 +24,8 @@ mod error;
 mod kind;
 mod plugin;
 mod plugin_type;
+mod pool;
+mod resource;
 mod template;
 mod tenant;
 mod worker;
@@ -43,6 +47,8 @@ pub use plugin::{
 pub use plugin_type::{
     FieldSchema, ParameterRole, ParameterSet, PluginTypeSpec, ResourceFormat, ResourceType,
 };
+pub use pool::{PoolMachine, PoolRequest, PoolSpec, PoolTarget, pool_target};
+pub use resource::{ResourceMeta, ResourceRef, ResourceStatus};
 pub use template::{
     Administration, ClusterTemplate, Compatibility, Constraints, DefaultService, DurationMs,
     LayoutConstraint, LeaseDuration, NameRef, PartialTemplate, Quantities, ServiceConstraint,

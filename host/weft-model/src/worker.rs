@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{NodeProperties, PluginGrants, PluginKind};
+use crate::{NodeProperties, PluginGrants, PluginKind, PoolTarget, ResourceRef};
 
 /// The task-log line a worker writes after each plugin call, with the fields `plugin`,
 /// `operation` and `elapsed_ms` (`plugin ran plugin=docker@1 operation=create elapsed_ms=812`).
@@ -82,6 +82,13 @@ pub struct TaskAssignment {
     /// Sensitive provider fields, handed to the plugin only as secret handles.
     pub secrets: BTreeMap<String, String>,
     pub ssh: Option<SshEndpoint>,
+    /// Provider tasks of a provider with a `pool` field: the pool's machines, reached as SSH
+    /// targets `pool/<machine>` with the pool's login.
+    #[serde(default)]
+    pub pool: Vec<PoolTarget>,
+    /// The live resources of the task's plugins in the tenant.
+    #[serde(default)]
+    pub resources: Vec<ResourceRef>,
 }
 
 /// How a task ended (Coopr's finish body, plus the log and what the host learned).

@@ -15,7 +15,9 @@ mod clusters;
 mod error;
 mod jobs;
 mod plugins;
+mod pools;
 mod queue;
+mod resources;
 mod tenants;
 mod workers;
 
@@ -36,7 +38,9 @@ pub use jobs::{
     NodeActionRow, TaskUpdate, tail,
 };
 pub use plugins::{NewPlugin, PluginRecord};
+pub use pools::PoolRow;
 pub use queue::{ClaimedTask, Finished, LeaseLost};
+pub use resources::ResourceScope;
 pub use tenants::{Caller, TenantRecord, UserRecord};
 pub use workers::{ProvisionerRow, WorkerTokenRow};
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use weft_engine::{Engine, Finished, WorkerIdentity};
-use weft_model::{PluginRef, TaskAssignment, TaskLogLine, TaskReport};
+use weft_model::{PluginRef, ResourceRef, TaskAssignment, TaskLogLine, TaskReport};
 
 use crate::{SourceError, TaskSource};
 
@@ -82,6 +82,21 @@ impl TaskSource for EngineSource {
         found
             .map(|(_, bytes)| bytes)
             .ok_or_else(|| SourceError(format!("no component with digest {}", plugin.digest)))
+    }
+
+    async fn resource(&self, resource: &ResourceRef) -> Result<Vec<u8>, SourceError> {
+        let found = self
+            .engine
+            .store()
+            .resource_by_digest(&resource.digest)
+            .await
+            .map_err(|e| SourceError(e.to_string()))?;
+        found.map(|(_, bytes)| bytes).ok_or_else(|| {
+            SourceError(format!(
+                "{} resource '{}' version {} is gone",
+                resource.resource_type, resource.name, resource.version
+            ))
+        })
     }
 
     async fn idle(&self) {

@@ -2,12 +2,13 @@
 //! task and its capabilities, run, stream the log, heartbeat, and turn the outcome into a report.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use weft_model::{PluginRef, TaskAssignment, TaskLogLine, TaskReport};
+use weft_model::{PluginRef, ResourceRef, TaskAssignment, TaskLogLine, TaskReport};
 use weft_runtime::{
     Capabilities, KeyValue, NodeInfo, Operation, Plugin, Runtime, ServiceAction, Task, TaskFailure,
     TaskLimits,
@@ -24,6 +25,9 @@ pub struct Executor {
     runtime: Arc<Runtime>,
     limits: TaskLimits,
     loaded: tokio::sync::Mutex<HashMap<String, Arc<Plugin>>>,
+    /// Folders of live resource sets, one per set (named by the hash of what is in it), made
+    /// once and read-only after: a sync makes a new set, and tasks still running keep theirs.
+    resource_sets: tokio::sync::Mutex<Option<tempfile::TempDir>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -60,7 +64,72 @@ impl Executor {
             runtime,
             limits,
             loaded: tokio::sync::Mutex::new(HashMap::new()),
+            resource_sets: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The folder of `plugin`'s live resources in the task's tenant (`<type>/<name>`), or
+    /// none when it has none.
+    async fn resources<S: TaskSource>(
+        &self,
+        source: &S,
+        plugin: &PluginRef,
+        all: &[ResourceRef],
+    ) -> Result<Option<PathBuf>, SourceError> {
+        let mut mine: Vec<&ResourceRef> = all.iter().filter(|r| r.plugin == plugin.name).collect();
+        if mine.is_empty() {
+            return Ok(None);
+        }
+        mine.sort_by(|a, b| (&a.resource_type, &a.name).cmp(&(&b.resource_type, &b.name)));
+        let mut hasher = Sha256::new();
+        for r in &mine {
+            hasher.update(format!("{}\0{}\0{}\0", r.resource_type, r.name, r.digest));
+        }
+        let set: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let io = |what: &str, e: std::io::Error| SourceError(format!("{what}: {e}"));
+        // one set is made at a time; a made set is only read
+        let mut root = self.resource_sets.lock().await;
+        if root.is_none() {
+            *root = Some(
+                tempfile::Builder::new()
+                    .prefix("weft-resources-")
+                    .tempdir()
+                    .map_err(|e| io("making the resource folder", e))?,
+            );
+        }
+        let Some(root) = root.as_ref() else {
+            return Ok(None);
+        };
+        let dir = root.path().join(&set);
+        if dir.exists() {
+            return Ok(Some(dir));
+        }
+        let staging = root.path().join(format!("{set}.partial"));
+        let _ = std::fs::remove_dir_all(&staging);
+        for r in &mine {
+            let bytes = source.resource(r).await?;
+            let digest: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if digest != r.digest {
+                return Err(SourceError(format!(
+                    "{} resource '{}' version {} does not match its digest",
+                    r.resource_type, r.name, r.version
+                )));
+            }
+            // names were checked at upload ([\w.-]+), so they stay inside the folder
+            let folder = staging.join(&r.resource_type);
+            std::fs::create_dir_all(&folder).map_err(|e| io("making a resource folder", e))?;
+            std::fs::write(folder.join(&r.name), &bytes)
+                .map_err(|e| io("writing a resource", e))?;
+        }
+        std::fs::rename(&staging, &dir).map_err(|e| io("publishing a resource set", e))?;
+        Ok(Some(dir))
     }
 
     async fn plugin<S: TaskSource>(
@@ -129,7 +198,15 @@ impl Executor {
                     }
                 };
                 let task = build_task(assignment, &prior);
-                let capabilities = match capabilities(assignment, plugin) {
+                let resources = match self.resources(source, plugin, &assignment.resources).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        result.status = 1;
+                        result.stderr = format!("the plugin's resources: {e}");
+                        return result;
+                    }
+                };
+                let capabilities = match capabilities(assignment, plugin, resources) {
                     Ok(c) => c,
                     Err(e) => {
                         result.status = 1;
@@ -331,7 +408,11 @@ fn build_task(a: &TaskAssignment, prior: &BTreeMap<String, String>) -> Task {
 
 /// Exactly what `plugin` was granted, narrowed to this task: its approved HTTP endpoints and
 /// sockets, SSH to this task's node only, the sensitive fields as secrets.
-fn capabilities(a: &TaskAssignment, plugin: &PluginRef) -> Result<Capabilities, String> {
+fn capabilities(
+    a: &TaskAssignment,
+    plugin: &PluginRef,
+    resources: Option<PathBuf>,
+) -> Result<Capabilities, String> {
     let mut grants = weft_grants::task_grants(&plugin.grants);
     let mut ssh = BTreeMap::new();
     if plugin.grants.ssh
@@ -353,11 +434,29 @@ fn capabilities(a: &TaskAssignment, plugin: &PluginRef) -> Result<Capabilities, 
         );
         grants.ssh_targets.push(NODE_TARGET.into());
     }
+    // a provider drawing from a pool reaches the pool's machines with the pool's login
+    if plugin.grants.ssh {
+        for machine in &a.pool {
+            let key = KeyPair::from_openssh(&machine.private_key)
+                .map_err(|e| format!("the pool's login key cannot be read: {e}"))?;
+            let name = weft_model::pool_target(&machine.machine);
+            ssh.insert(
+                name.clone(),
+                Target {
+                    address: machine.address.clone(),
+                    user: machine.user.clone(),
+                    key,
+                    host_key: HostKeyPolicy::Pinned(machine.host_key.clone()),
+                },
+            );
+            grants.ssh_targets.push(name);
+        }
+    }
     Ok(Capabilities {
         grants,
         credentials: Vec::new(),
         ssh,
-        resources: None,
+        resources,
         secrets: a.secrets.clone(),
     })
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 pub use embedded::EngineSource;
 pub use execute::Executor;
 pub use remote::HttpSource;
-use weft_model::{PluginRef, TaskAssignment, TaskLogLine, TaskReport};
+use weft_model::{PluginRef, ResourceRef, TaskAssignment, TaskLogLine, TaskReport};
 
 /// Why a source call failed (the server is unreachable, a body did not parse...).
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,11 @@ pub trait TaskSource: Send + Sync + 'static {
     fn component(
         &self,
         plugin: &PluginRef,
+    ) -> impl Future<Output = Result<Vec<u8>, SourceError>> + Send;
+    /// The bytes of a live plugin resource, by its digest.
+    fn resource(
+        &self,
+        resource: &ResourceRef,
     ) -> impl Future<Output = Result<Vec<u8>, SourceError>> + Send;
     /// Resolves when work may be waiting (or after a poll interval).
     fn idle(&self) -> impl Future<Output = ()> + Send;

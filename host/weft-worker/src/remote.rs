@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use weft_client::{Client, ClientError};
 use weft_model::{
-    FinishRequest, PluginRef, TakeRequest, TaskAssignment, TaskHeartbeat, TaskLogBatch,
-    TaskLogLine, TaskReport, WorkerHeartbeat, WorkerRegistration,
+    FinishRequest, PluginRef, ResourceRef, TakeRequest, TaskAssignment, TaskHeartbeat,
+    TaskLogBatch, TaskLogLine, TaskReport, WorkerHeartbeat, WorkerRegistration,
 };
 
 use crate::{SourceError, TaskSource};
@@ -153,6 +153,13 @@ impl TaskSource for HttpSource {
     async fn component(&self, plugin: &PluginRef) -> Result<Vec<u8>, SourceError> {
         self.client
             .task_component(&plugin.digest)
+            .await
+            .map_err(source_error)
+    }
+
+    async fn resource(&self, resource: &ResourceRef) -> Result<Vec<u8>, SourceError> {
+        self.client
+            .task_resource(&resource.digest)
             .await
             .map_err(source_error)
     }

@@ -86,6 +86,32 @@ pub(crate) async fn get(
     Ok(Json(entity.to_json()))
 }
 
+/// One version of an entity. For plugin types the same path shape also lists a resource type
+/// (`/v2/plugins/automatortypes/shell/scripts`): what is not a number goes there.
+pub(crate) async fn get_version(
+    state: AppState,
+    caller: Caller,
+    kind: EntityKind,
+    name: String,
+    version: String,
+    query: Option<String>,
+) -> Result<Response, ApiError> {
+    let plugin_kind = match kind {
+        EntityKind::Providertypes => Some(weft_model::PluginKind::Provider),
+        EntityKind::Automatortypes => Some(weft_model::PluginKind::Automator),
+        _ => None,
+    };
+    if let Some(plugin_kind) = plugin_kind
+        && version.parse::<i64>().is_err()
+    {
+        return crate::routes::resources::list(state, caller, plugin_kind, name, version, query)
+            .await;
+    }
+    Ok(get(state, caller, kind, name, Some(version))
+        .await?
+        .into_response())
+}
+
 pub(crate) async fn write(
     state: AppState,
     caller: Caller,
@@ -212,8 +238,9 @@ macro_rules! entity_routes {
             #[utoipa::path(get, path = $versioned, tag = $tag, params(("name" = String, Path), ("version" = i64, Path)),
                 responses((status = 200, body = $schema), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
                           (status = 404, body = ErrorBody)))]
-            async fn get_version(State(state): State<AppState>, caller: Caller, Path((name, version)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
-                crate::routes::catalog::get(state, caller, $kind, name, Some(version)).await
+            async fn get_version(State(state): State<AppState>, caller: Caller, Path((name, version)): Path<(String, String)>,
+                axum::extract::RawQuery(query): axum::extract::RawQuery) -> Result<Response, ApiError> {
+                crate::routes::catalog::get_version(state, caller, $kind, name, version, query).await
             }
 
             /// Delete one version.

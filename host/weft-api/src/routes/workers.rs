@@ -33,6 +33,7 @@ pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(task_log))
         .routes(routes!(finish))
         .routes(routes!(component))
+        .routes(routes!(resource))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(delete_token))
 }
@@ -279,6 +280,29 @@ async fn component(
         }
         _ => Err(ApiError::NotFound(format!(
             "no component with digest '{digest}'"
+        ))),
+    }
+}
+
+/// A plugin resource by digest, for a worker that may serve a tenant that holds it.
+#[utoipa::path(get, path = "/v2/tasks/resources/{digest}", tag = "workers",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+async fn resource(
+    State(state): State<AppState>,
+    worker: WorkerCaller,
+    Path(digest): Path<String>,
+) -> Result<Response, ApiError> {
+    let found = state.store.resource_by_digest(&digest).await?;
+    let allowed = |tenants: &[String]| match &worker.tenant_id {
+        None => true,
+        Some(t) => tenants.iter().any(|x| x == t),
+    };
+    match found {
+        Some((tenants, bytes)) if allowed(&tenants) => {
+            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+        }
+        _ => Err(ApiError::NotFound(format!(
+            "no resource with digest '{digest}'"
         ))),
     }
 }

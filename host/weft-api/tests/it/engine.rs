@@ -558,6 +558,7 @@ async fn missing_provider_fields_are_named(backend: Backend) {
 }
 
 both_backends!(
+    tasks_read_the_live_plugin_resources_of_their_tenant,
     a_failed_confirm_rolls_back_and_recreates_the_machine,
     a_task_past_the_timeout_fails_and_is_retried,
     an_expired_lease_deletes_the_cluster,
@@ -567,3 +568,86 @@ both_backends!(
     quotas_and_bad_requests,
     pause_resume_and_abort,
 );
+
+/// The install step's result on the cluster's only node.
+async fn installed(app: &TestApp, token: &str, id: &str) -> Value {
+    let details = app.get(&format!("/v2/clusters/{id}"), token).await;
+    details.body["nodes"][0]["provisionerResults"]["step-0"].clone()
+}
+
+async fn tasks_read_the_live_plugin_resources_of_their_tenant(backend: Backend) {
+    let app = TestApp::with_workers(backend, 2).await;
+    let install = json!({"type": "test-capabilities", "fields": {"steps": "read files/motd"}});
+    let t = setup(&app, "acme", 2, install.clone()).await;
+    let files = "/v2/plugins/automatortypes/test-capabilities/files/motd";
+    for text in ["first", "second"] {
+        let up = app.upload(files, &t.admin, text.as_bytes().to_vec()).await;
+        assert_eq!(up.status, StatusCode::OK, "{up:?}");
+    }
+    let stage = |v: u32| format!("{files}/versions/{v}/stage");
+    app.call(axum::http::Method::POST, &stage(1), Some(&t.admin), None)
+        .await;
+    app.call(
+        axum::http::Method::POST,
+        "/v2/plugins/sync",
+        Some(&t.admin),
+        None,
+    )
+    .await;
+    // version 2 is staged, not synced: tasks still get version 1
+    app.call(axum::http::Method::POST, &stage(2), Some(&t.admin), None)
+        .await;
+    let body = json!({"name": "c", "clusterTemplate": "basic", "numMachines": 1,
+                      "services": ["base", "app"]});
+    let first = create(&app, &t.user, body.clone()).await;
+    wait_for(&app, &t.user, &first, "active").await;
+    assert_eq!(installed(&app, &t.user, &first).await, "first");
+    // after the sync, new tasks get version 2
+    app.call(
+        axum::http::Method::POST,
+        "/v2/plugins/sync",
+        Some(&t.admin),
+        None,
+    )
+    .await;
+    let second = create(
+        &app,
+        &t.user,
+        json!({"name": "d", "clusterTemplate": "basic",
+        "numMachines": 1, "services": ["base", "app"]}),
+    )
+    .await;
+    wait_for(&app, &t.user, &second, "active").await;
+    assert_eq!(installed(&app, &t.user, &second).await, "second");
+
+    // another tenant's tasks of the same plugin get none of acme's resources
+    let g = setup(&app, "globex", 2, install).await;
+    let theirs = create(
+        &app,
+        &g.user,
+        json!({"name": "g", "clusterTemplate": "basic",
+        "numMachines": 1, "services": ["base", "app"]}),
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let status = app
+            .get(&format!("/v2/clusters/{theirs}/status"), &g.user)
+            .await;
+        if status.body["actionstatus"] == "failed" {
+            break;
+        }
+        assert_ne!(
+            status.body["status"], "active",
+            "globex read acme's resource"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60), "{status:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let details = app.get(&format!("/v2/clusters/{theirs}"), &g.user).await;
+    assert!(!details.body.to_string().contains("first"), "{details:?}");
+    assert!(
+        details.body.to_string().contains("none are granted"),
+        "{details:?}"
+    );
+}

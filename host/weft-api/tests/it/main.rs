@@ -8,4 +8,5 @@ mod engine;
 mod harness;
 mod matrix;
 mod plugins;
+mod resources;
 mod tenants;

@@ -18,8 +18,8 @@
 //! Results are `step-N`; the first failing step fails the task with its error.
 
 use weft_plugin_sdk::{
-    Automator, CapabilityRequest, PluginError, PluginSpec, Task, TaskResult, export_automator,
-    http, log, resources, secrets, ssh,
+    Automator, CapabilityRequest, PluginError, PluginSpec, ResourceFormat, ResourceType, Task,
+    TaskResult, export_automator, http, log, resources, secrets, ssh,
 };
 
 struct Capabilities;
@@ -107,6 +107,11 @@ impl Automator for Capabilities {
                 unix_sockets: vec!["/var/run/docker.sock".into()],
                 ssh: true,
             },
+            resource_types: vec![ResourceType {
+                name: "files".into(),
+                format: ResourceFormat::File,
+                permissions: None,
+            }],
             ..PluginSpec::new(
                 "test-capabilities",
                 "uses the host's capabilities on request",
