@@ -987,9 +987,8 @@ async fn hosts_provider_runs_redis_on_a_pool_of_existing_machines() {
     for machine in &machines.names {
         assert_eq!(on(machine, "readlink /root/.weft-pool/claim || true"), "");
         assert!(!on(machine, "cat /root/.ssh/authorized_keys").contains("weft-node="));
-        assert_eq!(
-            on(machine, "redis-cli ping 2>&1 || true").contains("PONG"),
-            false,
+        assert!(
+            !on(machine, "redis-cli ping 2>&1 || true").contains("PONG"),
             "cleanup stopped redis on {machine}"
         );
         // the machines themselves are still there, reachable with the pool's login

@@ -37,14 +37,20 @@ fn check_address(field: &str, address: &str) -> Result<String, FieldError> {
             format!("'{address}' is not host or host:port"),
         )
     };
-    let (host, port) = match address.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') || host.starts_with('[') => {
-            (host, port.parse::<u16>().map_err(|_| bad())?)
+    let (host, port) = if address.matches(':').count() > 1 && !address.starts_with('[') {
+        // a bare IPv6 address
+        (address, 22)
+    } else {
+        match address.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad())?),
+            None => (address, 22),
         }
-        _ => (address, 22),
     };
     if host.is_empty() || host.chars().any(char::is_whitespace) || port == 0 {
         return Err(bad());
+    }
+    if host.contains(':') && !host.starts_with('[') {
+        return Ok(format!("[{host}]:{port}"));
     }
     Ok(format!("{host}:{port}"))
 }
@@ -243,15 +249,17 @@ mod tests {
 
     #[test]
     fn addresses_get_a_port() {
-        assert_eq!(check_address("a", "10.0.0.5").unwrap(), "10.0.0.5:22");
+        let ok = |text: &str| check_address("a", text).map_err(|e| e.message);
+        assert_eq!(ok("10.0.0.5"), Ok("10.0.0.5:22".into()));
+        assert_eq!(ok("127.0.0.1:2222"), Ok("127.0.0.1:2222".into()));
+        assert_eq!(ok("[::1]:2222"), Ok("[::1]:2222".into()));
+        assert_eq!(ok("::1"), Ok("[::1]:22".into()));
+        let error = check_address("machines[0].address", "host:notaport").map(|_| ());
         assert_eq!(
-            check_address("a", "127.0.0.1:2222").unwrap(),
-            "127.0.0.1:2222"
+            error.map_err(|e| e.field),
+            Err("machines[0].address".to_string())
         );
-        assert_eq!(check_address("a", "[::1]:2222").unwrap(), "[::1]:2222");
-        let error = check_address("machines[0].address", "host:notaport").unwrap_err();
-        assert_eq!(error.field, "machines[0].address");
-        assert!(check_address("a", "").is_err());
-        assert!(check_address("a", "host:0").is_err());
+        assert!(ok("").is_err());
+        assert!(ok("host:0").is_err());
     }
 }

@@ -71,8 +71,9 @@ async fn get(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<PoolSpec>, ApiError> {
+    let pool = state.engine.get_pool(&caller.tenant_id, &name).await?;
     caller.require_admin("see machine pools")?;
-    Ok(Json(state.engine.get_pool(&caller.tenant_id, &name).await?))
+    Ok(Json(pool))
 }
 
 /// Make or replace a pool; leaving `privateKey` out keeps the stored key. Machines that nodes
@@ -110,6 +111,7 @@ async fn delete(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    state.engine.get_pool(&caller.tenant_id, &name).await?;
     caller.require_admin("delete machine pools")?;
     state.store.delete_pool(&caller.tenant_id, &name).await?;
     tracing::info!(pool = %name, "pool deleted");

@@ -26,16 +26,17 @@ fn collection(kind: PluginKind) -> &'static str {
     }
 }
 
-/// Checks that the caller may manage resources and that the plugin type (the tenant's own or
-/// a global one) declares `resource_type`.
+/// Checks that the plugin type (the tenant's own or a global one) declares `resource_type`,
+/// that the resource `name` exists in the caller's tenant when one is named, and only then that
+/// the caller may manage resources: what another tenant has is absent, not forbidden.
 async fn checked_scope<'a>(
     state: &AppState,
     caller: &'a Caller,
     kind: PluginKind,
     plugin: &'a str,
     resource_type: &'a str,
+    name: Option<&str>,
 ) -> Result<ResourceScope<'a>, ApiError> {
-    caller.require_admin("manage plugin resources")?;
     let entity_kind = match kind {
         PluginKind::Provider => EntityKind::Providertypes,
         PluginKind::Automator => EntityKind::Automatortypes,
@@ -74,12 +75,17 @@ async fn checked_scope<'a>(
             }
         )));
     }
-    Ok(ResourceScope {
+    let scope = ResourceScope {
         tenant_id: &caller.tenant_id,
         kind,
         plugin,
         resource_type,
-    })
+    };
+    if let Some(name) = name {
+        state.store.resource_versions(scope, name).await?;
+    }
+    caller.require_admin("manage plugin resources")?;
+    Ok(scope)
 }
 
 /// `?status=active,staged`: the statuses to keep.
@@ -121,7 +127,7 @@ pub(crate) async fn list(
     resource_type: String,
     query: Option<String>,
 ) -> Result<Response, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, None).await?;
     let statuses = status_filter(query.as_deref())?;
     let listed: BTreeMap<String, Vec<ResourceMeta>> = state
         .store
@@ -257,7 +263,7 @@ async fn upload(
     name: String,
     body: axum::body::Bytes,
 ) -> Result<Json<ResourceMeta>, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, None).await?;
     weft_catalog::check_name("name", &name)?;
     if body.is_empty() {
         return Err(ApiError::invalid(
@@ -294,7 +300,7 @@ async fn versions(
     resource_type: String,
     name: String,
 ) -> Result<Json<Vec<ResourceMeta>>, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name)).await?;
     Ok(Json(state.store.resource_versions(scope, &name).await?))
 }
 
@@ -307,7 +313,7 @@ async fn delete(
     name: String,
     version: Option<String>,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name)).await?;
     let version = version.as_deref().map(parse_version).transpose()?;
     state.store.delete_resource(scope, &name, version).await?;
     Ok(axum::http::StatusCode::OK)
@@ -324,7 +330,7 @@ async fn change(
     version: String,
     stage: bool,
 ) -> Result<Json<Vec<ResourceMeta>>, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name)).await?;
     let version = parse_version(&version)?;
     Ok(Json(
         state

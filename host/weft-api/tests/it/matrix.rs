@@ -449,6 +449,12 @@ fn table() -> Vec<Row> {
             "/v2/tasks/components/abc",
             Value::Null,
         ),
+        (
+            Method::GET,
+            "/v2/tasks/resources/{digest}",
+            "/v2/tasks/resources/abc",
+            Value::Null,
+        ),
     ] {
         let mut r = row(method, template, path, Min::Any);
         r.body = (!body.is_null()).then_some(body);
@@ -460,6 +466,71 @@ fn table() -> Vec<Row> {
         "/v2/provisioners",
         Min::Superadmin,
     ));
+    // plugin resources: acme's own plugin type (absent for globex), and a global type whose
+    // resources acme has and globex has not
+    for (types, resource) in [
+        ("automatortypes", "test-capabilities/files/motd"),
+        ("providertypes", "keyed/keys/k1"),
+    ] {
+        let base = format!("/v2/plugins/{types}/{resource}");
+        let template = |suffix: &str| -> &'static str {
+            Box::leak(
+                format!("/v2/plugins/{types}/{{plugin}}/{{resourceType}}/{{name}}{suffix}")
+                    .into_boxed_str(),
+            )
+        };
+        let upload = row(Method::POST, template(""), base.clone(), Min::Admin);
+        rows.push(if types == "automatortypes" {
+            upload.scoped()
+        } else {
+            upload
+        });
+        for (method, suffix) in [
+            (Method::GET, ""),
+            (Method::DELETE, ""),
+            (Method::DELETE, "/versions/{version}"),
+            (Method::POST, "/versions/{version}/stage"),
+            (Method::POST, "/versions/{version}/recall"),
+        ] {
+            let path = format!("{base}{}", suffix.replace("{version}", "1"));
+            rows.push(row(method, template(suffix), path, Min::Admin).scoped());
+        }
+    }
+    rows.push(row(
+        Method::POST,
+        "/v2/plugins/sync",
+        "/v2/plugins/sync",
+        Min::Admin,
+    ));
+    // machine pools
+    let pool = |name: &str, machines: Value| {
+        json!({"name": name, "privateKey": weft_ssh::KeyPair::generate().private_openssh().unwrap(),
+               "machines": machines})
+    };
+    let machines = json!([{"name": "m1", "address": "127.0.0.1:2201",
+                           "hostKey": weft_ssh::KeyPair::generate().public_openssh()}]);
+    rows.push(row(Method::GET, "/v2/pools", "/v2/pools", Min::Admin));
+    rows.push(
+        row(Method::POST, "/v2/pools", "/v2/pools", Min::Admin)
+            .body(pool("other", machines.clone()))
+            .bad(pool("other", json!([])), "machines")
+            .duplicate(pool("lab", machines.clone())),
+    );
+    rows.push(row(Method::GET, "/v2/pools/{name}", "/v2/pools/lab", Min::Admin).scoped());
+    rows.push(
+        row(Method::PUT, "/v2/pools/{name}", "/v2/pools/lab", Min::Admin)
+            .body(pool("lab", machines.clone()))
+            .bad(pool("lab", json!([])), "machines"),
+    );
+    rows.push(
+        row(
+            Method::DELETE,
+            "/v2/pools/{name}",
+            "/v2/pools/lab",
+            Min::Admin,
+        )
+        .scoped(),
+    );
     rows.push(row(
         Method::GET,
         "/v2/workers/tokens",
@@ -587,6 +658,38 @@ async fn every_endpoint_keeps_the_access_promises(backend: Backend) {
         )
         .await;
     assert_eq!(registered.status, StatusCode::CREATED, "{registered:?}");
+    // resources and a pool of acme's for the rows that name them
+    let keyed = app
+        .put(
+            "/v2/plugins/providertypes/keyed",
+            SUPERADMIN_TOKEN,
+            json!({"name": "keyed", "resourceTypes": {"keys": {"format": "file"}}}),
+        )
+        .await;
+    assert_eq!(keyed.status, StatusCode::OK, "{keyed:?}");
+    for resource in [
+        "automatortypes/test-capabilities/files/motd",
+        "providertypes/keyed/keys/k1",
+    ] {
+        let up = app
+            .upload(
+                &format!("/v2/plugins/{resource}"),
+                &acme.admin,
+                b"x".to_vec(),
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::OK, "{up:?}");
+    }
+    let lab = app
+        .post(
+            "/v2/pools",
+            &acme.admin,
+            json!({"name": "lab", "privateKey": weft_ssh::KeyPair::generate().private_openssh().unwrap(),
+                   "machines": [{"name": "m1", "address": "127.0.0.1:2201",
+                                 "hostKey": weft_ssh::KeyPair::generate().public_openssh()}]}),
+        )
+        .await;
+    assert_eq!(lab.status, StatusCode::OK, "{lab:?}");
 
     let rows = table();
     let tabled: BTreeSet<(String, String)> = rows
