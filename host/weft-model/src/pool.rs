@@ -59,8 +59,9 @@ pub struct PoolSpec {
     pub machines: Vec<PoolMachine>,
 }
 
-/// A pool machine as a provider task gets it: the host keeps the key and logs in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// A pool machine as a provider task gets it: the host keeps the key and logs in. `Debug`
+/// leaves the key out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolTarget {
     pub machine: String,
@@ -69,4 +70,34 @@ pub struct PoolTarget {
     pub host_key: String,
     /// OpenSSH private key text; only the host's worker reads it.
     pub private_key: String,
+}
+
+impl std::fmt::Debug for PoolTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolTarget")
+            .field("machine", &self.machine)
+            .field("user", &self.user)
+            .field("address", &self.address)
+            .field("host_key", &self.host_key)
+            .field("private_key", &"[redacted]")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PoolTarget;
+
+    #[test]
+    fn debug_output_leaves_the_key_out() {
+        let target = PoolTarget {
+            machine: "m1".into(),
+            user: "root".into(),
+            address: "10.0.0.5:22".into(),
+            host_key: "ssh-ed25519 AAAA".into(),
+            private_key: "-----BEGIN OPENSSH PRIVATE KEY-----secret".into(),
+        };
+        let shown = format!("{target:?}");
+        assert!(shown.contains("m1") && !shown.contains("secret"), "{shown}");
+    }
 }

@@ -27,8 +27,8 @@ pub struct PluginRef {
 }
 
 /// The SSH endpoint of the task's node. The private key is the cluster's; only the host holds
-/// it, never the plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// it, never the plugin. `Debug` leaves the key out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SshEndpoint {
     pub user: String,
@@ -38,6 +38,17 @@ pub struct SshEndpoint {
     pub host_key: Option<String>,
     /// OpenSSH private key text.
     pub private_key: String,
+}
+
+impl std::fmt::Debug for SshEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshEndpoint")
+            .field("user", &self.user)
+            .field("address", &self.address)
+            .field("host_key", &self.host_key)
+            .field("private_key", &"[redacted]")
+            .finish()
+    }
 }
 
 /// The service action a service task runs.
