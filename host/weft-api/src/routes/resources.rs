@@ -282,6 +282,9 @@ async fn upload(
             ),
         ));
     }
+    if is_archive_type(&state, &caller, kind, &plugin, &resource_type).await {
+        check_archive(&name, &body)?;
+    }
     let digest = weft_auth::sha256_hex(&body);
     let meta = state
         .store
@@ -358,4 +361,142 @@ async fn sync(
     let changed = state.store.sync_resources(&caller.tenant_id).await?;
     tracing::info!(tenant = %caller.tenant_name, changed, "plugin resources synced");
     Ok(Json(SyncReport { changed }))
+}
+
+/// Whether the plugin type declares `resource_type` with format `archive`.
+async fn is_archive_type(
+    state: &AppState,
+    caller: &Caller,
+    kind: PluginKind,
+    plugin: &str,
+    resource_type: &str,
+) -> bool {
+    let entity_kind = match kind {
+        PluginKind::Provider => EntityKind::Providertypes,
+        PluginKind::Automator => EntityKind::Automatortypes,
+    };
+    for owner in [
+        caller.tenant_id.as_str(),
+        state.superadmin_tenant_id.as_str(),
+    ] {
+        if let Ok(found) = state
+            .store
+            .get_entity(owner, entity_kind, plugin, None)
+            .await
+        {
+            return found
+                .body
+                .get("resourceTypes")
+                .and_then(|types| types.get(resource_type))
+                .and_then(|t| t.get("format"))
+                .and_then(|f| f.as_str())
+                == Some("archive");
+        }
+    }
+    false
+}
+
+/// How much an archive may unpack to.
+const MAX_UNPACKED_BYTES: u64 = 1 << 30;
+
+/// Coopr's rule for archives: a tar (gzip-compressed or not) whose every entry sits under one
+/// top-level folder named like the resource (its name without `.tar.gz`, `.tgz` or `.tar`),
+/// none leaving it, unpacking to at most 1 GiB.
+fn check_archive(name: &str, bytes: &[u8]) -> Result<(), ApiError> {
+    use std::path::Component;
+    let folder = [".tar.gz", ".tgz", ".tar"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(name);
+    let refuse = |message: String| ApiError::invalid("body", "archive layout", message);
+    let unreadable =
+        |e: std::io::Error| refuse(format!("the upload is not a tar or tar.gz archive ({e})"));
+    let reader: Box<dyn std::io::Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(bytes))
+    } else {
+        Box::new(bytes)
+    };
+    let mut archive = tar::Archive::new(reader);
+    let mut count = 0u64;
+    let mut unpacked = 0u64;
+    for entry in archive.entries().map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        unpacked = unpacked.saturating_add(entry.size());
+        if unpacked > MAX_UNPACKED_BYTES {
+            return Err(refuse(format!(
+                "the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes"
+            )));
+        }
+        let path = entry.path().map_err(unreadable)?.into_owned();
+        let shown = path.display().to_string();
+        if path.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        }) {
+            return Err(refuse(format!(
+                "entry '{shown}' leaves the archive's folder"
+            )));
+        }
+        let first = path.components().find(|c| !matches!(c, Component::CurDir));
+        if !matches!(first, Some(Component::Normal(top)) if top == folder) {
+            return Err(refuse(format!(
+                "entry '{shown}' is not under the folder '{folder}/': an archive must unpack to one folder named like the resource"
+            )));
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Err(refuse("the archive is empty".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_archive;
+
+    fn tar_gz(paths: &[&str]) -> Vec<u8> {
+        let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(encoder);
+        for path in paths {
+            let data = b"echo hi\n";
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, path, &data[..])
+                .expect("append");
+        }
+        builder
+            .into_inner()
+            .and_then(|e| e.finish())
+            .expect("finish")
+    }
+
+    fn field(result: Result<(), crate::ApiError>) -> Option<String> {
+        match result {
+            Ok(()) => None,
+            Err(crate::ApiError::Invalid(e)) => Some(format!("{}: {}", e.field, e.message)),
+            Err(other) => Some(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn archives_must_unpack_to_a_folder_named_like_the_resource() {
+        let good = tar_gz(&["tools/run.sh", "tools/lib/a.sh"]);
+        assert_eq!(field(check_archive("tools", &good)), None);
+        assert_eq!(field(check_archive("tools.tar.gz", &good)), None);
+        let other = field(check_archive("other.tgz", &good)).unwrap_or_default();
+        assert!(
+            other.starts_with("body: entry 'tools/run.sh' is not under the folder 'other/'"),
+            "{other}"
+        );
+        let loose = tar_gz(&["tools/run.sh", "README"]);
+        assert!(field(check_archive("tools", &loose)).is_some());
+        let junk = field(check_archive("tools", b"not an archive")).unwrap_or_default();
+        assert!(junk.contains("not a tar"), "{junk}");
+    }
 }

@@ -161,6 +161,52 @@ async fn resources_follow_coopr_states_per_tenant(backend: Backend) {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
+    // an archive must unpack to one folder named like the resource
+    let archive = |top: &str| {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, format!("{top}/run.sh"), &b"ls\n"[..])
+            .unwrap();
+        builder.into_inner().unwrap().finish().unwrap()
+    };
+    let archives = "/v2/plugins/automatortypes/shell/archives";
+    let good = app
+        .upload(
+            &format!("{archives}/tools.tar.gz"),
+            &acme.admin,
+            archive("tools"),
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::OK, "{good:?}");
+    let wrong = app
+        .upload(
+            &format!("{archives}/other.tar.gz"),
+            &acme.admin,
+            archive("tools"),
+        )
+        .await;
+    assert_invalid(&wrong, "body");
+    assert!(
+        wrong.body["error"].as_str().unwrap().contains("'other/'"),
+        "{wrong:?}"
+    );
+    let junk = app
+        .upload(&format!("{archives}/junk"), &acme.admin, b"junk".to_vec())
+        .await;
+    assert_invalid(&junk, "body");
+    // scripts are files: any bytes will do
+    assert_eq!(
+        upload(&app, &acme.admin, "junk.sh", "junk").await.status,
+        StatusCode::OK
+    );
+
     // a plain user may not manage resources; another tenant sees none of acme's
     assert_eq!(
         upload(&app, &acme.user, "x.sh", "x").await.status,
