@@ -183,21 +183,37 @@ fn release_script(owner: &str, node: &str) -> String {
 }
 
 /// The machine this node holds: the one CREATE reported, else whichever claim names it.
+/// Machines that cannot be reached are listed, not fatal: one dead machine must not stop a pool.
 fn held<'a>(
     pool: &'a Pool,
     owner: &str,
     hint: Option<&str>,
-) -> Result<Option<&'a Machine>, PluginError> {
+) -> Result<(Option<&'a Machine>, Vec<&'a Machine>), PluginError> {
     let mut order: Vec<&Machine> = pool.machines.iter().collect();
     if let Some(hint) = hint {
         order.sort_by_key(|m| m.name != hint);
     }
+    let mut unreachable = Vec::new();
     for machine in order {
-        if machine.exec(READ_CLAIM)?.trim() == owner {
-            return Ok(Some(machine));
+        match machine.exec(READ_CLAIM) {
+            Ok(claim) if claim.trim() == owner => return Ok((Some(machine), unreachable)),
+            Ok(_) => {}
+            Err(PluginError::Transient(why)) => {
+                log::warn(&why);
+                unreachable.push(machine);
+            }
+            Err(other) => return Err(other),
         }
     }
-    Ok(None)
+    Ok((None, unreachable))
+}
+
+fn names(machines: &[&Machine]) -> String {
+    machines
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn result_for(machine: &Machine, bind: &str, task: &Task) -> TaskResult {
@@ -274,21 +290,39 @@ impl Provider for Hosts {
             .to_string();
         // a claim this node made before (a retry, a restart) comes first
         let machine = match held(&pool, &owner, task.prior_result("providerid"))? {
-            Some(machine) => machine,
-            None => {
+            (Some(machine), _) => machine,
+            (None, unreachable) => {
                 let mut claimed = None;
-                for machine in &pool.machines {
-                    if machine.exec(&claim_script(&owner))?.trim() == "claimed" {
-                        claimed = Some(machine);
-                        break;
+                for machine in pool
+                    .machines
+                    .iter()
+                    .filter(|m| !unreachable.iter().any(|u| u.name == m.name))
+                {
+                    match machine.exec(&claim_script(&owner)) {
+                        Ok(answer) if answer.trim() == "claimed" => {
+                            claimed = Some(machine);
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(PluginError::Transient(why)) => log::warn(&why),
+                        Err(other) => return Err(other),
                     }
                 }
                 claimed.ok_or_else(|| {
-                    failed(format!(
-                        "pool '{}' has no free machine: all {} are held by other nodes",
+                    let why = format!(
+                        "pool '{}' has no free machine: of {}, the reachable ones are held by other nodes",
                         pool.name,
                         pool.machines.len()
-                    ))
+                    );
+                    if unreachable.is_empty() {
+                        failed(why)
+                    } else {
+                        // a machine that comes back may be free
+                        PluginError::Transient(format!(
+                            "{why}, and {} cannot be reached",
+                            names(&unreachable)
+                        ))
+                    }
                 })?
             }
         };
@@ -334,9 +368,19 @@ impl Provider for Hosts {
     fn delete(task: Task) -> Result<TaskResult, PluginError> {
         let pool = Pool::of(&task)?;
         let owner = owner(&task)?;
-        let Some(machine) = held(&pool, &owner, task.prior_result("providerid"))? else {
-            log::info("the node holds no machine of the pool; nothing to return");
-            return Ok(TaskResult::empty());
+        let machine = match held(&pool, &owner, task.prior_result("providerid"))? {
+            (Some(machine), _) => machine,
+            (None, unreachable) if unreachable.is_empty() => {
+                log::info("the node holds no machine of the pool; nothing to return");
+                return Ok(TaskResult::empty());
+            }
+            // the claim may be on a machine that is down: never report it returned
+            (None, unreachable) => {
+                return Err(PluginError::Transient(format!(
+                    "the node's machine was not found, and {} cannot be reached",
+                    names(&unreachable)
+                )));
+            }
         };
         if let Some(cleanup) = &pool.cleanup {
             machine.exec(cleanup).map_err(|e| {
