@@ -265,6 +265,13 @@ async fn upload(
 ) -> Result<Json<ResourceMeta>, ApiError> {
     let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, None).await?;
     weft_catalog::check_name("name", &name)?;
+    if name.chars().all(|c| c == '.') {
+        return Err(ApiError::invalid(
+            "name",
+            "file name",
+            format!("'{name}' names a folder, not a file"),
+        ));
+    }
     if body.is_empty() {
         return Err(ApiError::invalid(
             "body",

@@ -147,6 +147,8 @@ async fn resources_follow_coopr_states_per_tenant(backend: Backend) {
     assert_invalid(&empty, "body");
     let bad_name = upload(&app, &acme.admin, "a%20b", "x").await;
     assert_invalid(&bad_name, "name");
+    let dots = upload(&app, &acme.admin, "...", "x").await;
+    assert_invalid(&dots, "name");
     let bad_version = app
         .call(
             Method::POST,
