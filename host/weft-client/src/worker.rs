@@ -88,35 +88,19 @@ impl Client {
 
     /// `GET /v2/tasks/components/{digest}`: a plugin component's bytes.
     pub async fn task_component(&self, digest: &str) -> Result<Vec<u8>, ClientError> {
-        let url = format!("{}/v2/tasks/components/{digest}", self.base);
-        let response = self
-            .http
-            .get(&url)
-            .bearer_auth(&self.token)
-            .send()
+        self.get_bytes(&format!("/v2/tasks/components/{digest}"))
             .await
-            .map_err(|source| ClientError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ClientError::Api {
-                status,
-                message: response.text().await.unwrap_or_default(),
-                field: None,
-            });
-        }
-        Ok(response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Decode(e.to_string()))?
-            .to_vec())
     }
 
-    /// A live plugin resource by digest.
+    /// `GET /v2/tasks/resources/{digest}`: a live plugin resource's bytes.
     pub async fn task_resource(&self, digest: &str) -> Result<Vec<u8>, ClientError> {
-        let url = format!("{}/v2/tasks/resources/{digest}", self.base);
+        self.get_bytes(&format!("/v2/tasks/resources/{digest}"))
+            .await
+    }
+
+    /// The bytes `GET path` answers with.
+    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}{path}", self.base);
         let response = self
             .http
             .get(&url)

@@ -36,7 +36,7 @@ async fn checked_scope<'a>(
     plugin: &'a str,
     resource_type: &'a str,
     name: Option<&str>,
-) -> Result<ResourceScope<'a>, ApiError> {
+) -> Result<Checked<'a>, ApiError> {
     let entity_kind = match kind {
         PluginKind::Provider => EntityKind::Providertypes,
         PluginKind::Automator => EntityKind::Automatortypes,
@@ -58,13 +58,11 @@ async fn checked_scope<'a>(
     let spec = spec.ok_or_else(|| {
         ApiError::NotFound(format!("{} '{plugin}' does not exist", entity_kind.noun()))
     })?;
-    let declared: Vec<String> = spec
-        .body
-        .get("resourceTypes")
-        .and_then(|v| v.as_object())
+    let types = spec.body.get("resourceTypes").and_then(|v| v.as_object());
+    let declared: Vec<String> = types
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    if !declared.iter().any(|t| t == resource_type) {
+    let Some(declared_type) = types.and_then(|m| m.get(resource_type)) else {
         return Err(ApiError::NotFound(format!(
             "{} '{plugin}' has no resource type '{resource_type}' (it has: {})",
             entity_kind.noun(),
@@ -74,7 +72,8 @@ async fn checked_scope<'a>(
                 declared.join(", ")
             }
         )));
-    }
+    };
+    let archive = declared_type.get("format").and_then(|f| f.as_str()) == Some("archive");
     let scope = ResourceScope {
         tenant_id: &caller.tenant_id,
         kind,
@@ -85,7 +84,13 @@ async fn checked_scope<'a>(
         state.store.resource_versions(scope, name).await?;
     }
     caller.require_admin("manage plugin resources")?;
-    Ok(scope)
+    Ok(Checked { scope, archive })
+}
+
+/// A resource scope the caller may manage, and whether its type holds archives.
+struct Checked<'a> {
+    scope: ResourceScope<'a>,
+    archive: bool,
 }
 
 /// `?status=active,staged`: the statuses to keep.
@@ -127,7 +132,9 @@ pub(crate) async fn list(
     resource_type: String,
     query: Option<String>,
 ) -> Result<Response, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, None).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, None)
+        .await?
+        .scope;
     let statuses = status_filter(query.as_deref())?;
     let listed: BTreeMap<String, Vec<ResourceMeta>> = state
         .store
@@ -263,7 +270,8 @@ async fn upload(
     name: String,
     body: axum::body::Bytes,
 ) -> Result<Json<ResourceMeta>, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, None).await?;
+    let checked = checked_scope(&state, &caller, kind, &plugin, &resource_type, None).await?;
+    let scope = checked.scope;
     weft_catalog::check_name("name", &name)?;
     if name.chars().all(|c| c == '.') {
         return Err(ApiError::invalid(
@@ -289,7 +297,7 @@ async fn upload(
             ),
         ));
     }
-    if is_archive_type(&state, &caller, kind, &plugin, &resource_type).await {
+    if checked.archive {
         check_archive(&name, &body)?;
     }
     let digest = weft_auth::sha256_hex(&body);
@@ -310,7 +318,9 @@ async fn versions(
     resource_type: String,
     name: String,
 ) -> Result<Json<Vec<ResourceMeta>>, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name)).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name))
+        .await?
+        .scope;
     Ok(Json(state.store.resource_versions(scope, &name).await?))
 }
 
@@ -323,7 +333,9 @@ async fn delete(
     name: String,
     version: Option<String>,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name)).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name))
+        .await?
+        .scope;
     let version = version.as_deref().map(parse_version).transpose()?;
     state.store.delete_resource(scope, &name, version).await?;
     Ok(axum::http::StatusCode::OK)
@@ -340,7 +352,9 @@ async fn change(
     version: String,
     stage: bool,
 ) -> Result<Json<Vec<ResourceMeta>>, ApiError> {
-    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name)).await?;
+    let scope = checked_scope(&state, &caller, kind, &plugin, &resource_type, Some(&name))
+        .await?
+        .scope;
     let version = parse_version(&version)?;
     Ok(Json(
         state
@@ -368,39 +382,6 @@ async fn sync(
     let changed = state.store.sync_resources(&caller.tenant_id).await?;
     tracing::info!(tenant = %caller.tenant_name, changed, "plugin resources synced");
     Ok(Json(SyncReport { changed }))
-}
-
-/// Whether the plugin type declares `resource_type` with format `archive`.
-async fn is_archive_type(
-    state: &AppState,
-    caller: &Caller,
-    kind: PluginKind,
-    plugin: &str,
-    resource_type: &str,
-) -> bool {
-    let entity_kind = match kind {
-        PluginKind::Provider => EntityKind::Providertypes,
-        PluginKind::Automator => EntityKind::Automatortypes,
-    };
-    for owner in [
-        caller.tenant_id.as_str(),
-        state.superadmin_tenant_id.as_str(),
-    ] {
-        if let Ok(found) = state
-            .store
-            .get_entity(owner, entity_kind, plugin, None)
-            .await
-        {
-            return found
-                .body
-                .get("resourceTypes")
-                .and_then(|types| types.get(resource_type))
-                .and_then(|t| t.get("format"))
-                .and_then(|f| f.as_str())
-                == Some("archive");
-        }
-    }
-    false
 }
 
 /// How much an archive may unpack to.
