@@ -209,3 +209,57 @@ pub async fn serve(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn walk<'a>(value: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    out.push((format!("{at}/{k}"), v));
+                    walk(v, format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Clients (the web UI among them) generate their types from this document: every `$ref`
+    /// must resolve and every path parameter must be in its path.
+    #[test]
+    fn the_openapi_document_is_self_consistent() {
+        let doc = serde_json::to_value(super::openapi()).expect("serialises");
+        let mut all = Vec::new();
+        walk(&doc, String::new(), &mut all);
+        for (at, value) in &all {
+            if at.ends_with("/$ref") {
+                let target = value.as_str().expect("a $ref is a string");
+                let pointer = target.trim_start_matches('#');
+                assert!(
+                    doc.pointer(pointer).is_some(),
+                    "{at} refers to {target}, which does not exist"
+                );
+            }
+        }
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("operations") {
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    if param["in"] == "path" {
+                        let name = param["name"].as_str().unwrap_or_default();
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: path parameter '{name}' is not in the path"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -27,6 +27,7 @@ pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(list, create))
         .routes(routes!(details, delete, lease))
         .routes(routes!(status))
+        .routes(routes!(events))
         .routes(routes!(plans))
         .routes(routes!(plan))
         .routes(routes!(get_config, put_config))
@@ -440,6 +441,70 @@ async fn status(
         stepscompleted: progress.as_ref().map_or(0, |p| p.stepscompleted),
         message: row.message,
     }))
+}
+
+/// One `progress` event of a cluster's event stream.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ProgressEvent {
+    cluster: ClusterSummary,
+    /// The latest job with its staged tasks, if the cluster has had one.
+    plan: Option<PlanView>,
+}
+
+async fn progress_event(state: &AppState, row: ClusterRow) -> Result<ProgressEvent, ApiError> {
+    let cluster = summary(state, &row).await?;
+    let plan = match &row.latest_job_id {
+        Some(job) => match state.store.get_job(&row.tenant_id, job).await? {
+            Some(job) => Some(plan_view(state, job).await?),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(ProgressEvent { cluster, plan })
+}
+
+/// The cluster's live progress as server-sent events: a `progress` event (a
+/// [`ProgressEvent`]) now and whenever the cluster, its latest job or one of the job's tasks
+/// changes. The stream stays open until the client leaves.
+#[utoipa::path(get, path = "/v2/clusters/{id}/events", tag = "clusters",
+    responses((status = 200, content_type = "text/event-stream", body = ProgressEvent), (status = 404, body = ErrorBody)))]
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    visible(&state, &caller, &id).await?;
+    let tenant = caller.tenant_id.clone();
+    let owner = owner_filter(&caller).map(str::to_string);
+    let stream = futures_util::stream::unfold(
+        (state, tenant, owner, id, String::new()),
+        |(state, tenant, owner, id, mut last)| async move {
+            loop {
+                let row = state
+                    .engine
+                    .visible_cluster(&tenant, owner.as_deref(), &id)
+                    .await;
+                let data = match row {
+                    Ok(row) => match progress_event(&state, row).await {
+                        Ok(event) => serde_json::to_string(&event).unwrap_or_default(),
+                        Err(e) => {
+                            tracing::warn!(cluster = %id, error = %e, "cluster events: cannot read progress");
+                            String::new()
+                        }
+                    },
+                    // the cluster is gone (or no longer visible): the stream ends
+                    Err(_) => return None,
+                };
+                if !data.is_empty() && data != last {
+                    last.clone_from(&data);
+                    let event = Event::default().event("progress").data(data);
+                    return Some((Ok(event), (state, tenant, owner, id, last)));
+                }
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

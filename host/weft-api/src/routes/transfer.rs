@@ -43,9 +43,11 @@ async fn export(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportParams {
     /// `replace` (Coopr's import, the default): each listed type is emptied first, history
     /// included. `merge`: each imported entity becomes a new version; others are kept.
+    #[param(inline)]
     mode: Option<ImportMode>,
 }
 

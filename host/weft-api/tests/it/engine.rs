@@ -176,6 +176,25 @@ async fn creates_runs_and_deletes_a_cluster(backend: Backend) {
             };
             assert_eq!(got.status, want, "{path}: {got:?}");
         }
+        // the live progress stream: its first event is the cluster and its latest plan
+        let (status, first) = app
+            .first_frame(&format!("/v2/clusters/{id}/events"), token)
+            .await;
+        if visible {
+            assert_eq!(status, StatusCode::OK, "{first}");
+            let data = first
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or_else(|| panic!("no data line in {first:?}"));
+            assert!(first.starts_with("event: progress"), "{first}");
+            let event: Value = serde_json::from_str(data).unwrap();
+            assert_eq!(event["cluster"]["id"], json!(id), "{event}");
+            assert_eq!(event["cluster"]["status"], json!("active"), "{event}");
+            assert_eq!(event["plan"]["action"], json!("CLUSTER_CREATE"), "{event}");
+            assert!(!event["plan"]["stages"].as_array().unwrap().is_empty());
+        } else {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{first}");
+        }
         let list = app.get("/v2/clusters", token).await;
         assert_eq!(
             list.body.as_array().unwrap().len(),

@@ -216,6 +216,27 @@ impl TestApp {
         }
     }
 
+    /// The status and the first frame of a streamed answer (server-sent events that stay open).
+    pub(crate) async fn first_frame(&self, uri: &str, token: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let mut body = response.into_body();
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("a first frame within 10 s");
+        let text = frame
+            .and_then(|f| f.ok())
+            .and_then(|f| f.into_data().ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        (status, text)
+    }
+
     /// Uploads a component, as `weft` or curl would (`application/wasm`).
     pub(crate) async fn upload(&self, uri: &str, token: &str, wasm: Vec<u8>) -> Answer {
         let request = Request::builder()

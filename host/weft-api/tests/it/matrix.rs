@@ -294,6 +294,12 @@ fn table() -> Vec<Row> {
         ),
         (
             Method::GET,
+            "/v2/clusters/{id}/events",
+            format!("{c}/events"),
+            None,
+        ),
+        (
+            Method::GET,
             "/v2/clusters/{id}/plans",
             format!("{c}/plans"),
             None,
