@@ -139,10 +139,63 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and the OpenAPI document that describes exactly them.
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    routes::all(utoipa_axum::router::OpenApiRouter::with_openapi(
+    let (router, mut doc) = routes::all(utoipa_axum::router::OpenApiRouter::with_openapi(
         ApiDoc::openapi(),
     ))
-    .split_for_parts()
+    .split_for_parts();
+    unique_operation_ids(&mut doc);
+    (router, doc)
+}
+
+/// utoipa names an operation after its handler, and many handlers share a name (`list`,
+/// `create`...); OpenAPI wants unique ids, and client generators key types by them. A shared
+/// name becomes the method and the path (`get /v2/clusters/{id}/plans` → `getClustersIdPlans`).
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    use std::collections::HashMap;
+    fn operations(
+        item: &mut utoipa::openapi::PathItem,
+    ) -> impl Iterator<Item = (&'static str, &mut utoipa::openapi::path::Operation)> {
+        [
+            ("get", item.get.as_mut()),
+            ("put", item.put.as_mut()),
+            ("post", item.post.as_mut()),
+            ("delete", item.delete.as_mut()),
+            ("patch", item.patch.as_mut()),
+        ]
+        .into_iter()
+        .filter_map(|(method, op)| op.map(|op| (method, op)))
+    }
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            if let Some(id) = &op.operation_id {
+                *count.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in operations(item) {
+            let shared = op
+                .operation_id
+                .as_ref()
+                .is_none_or(|id| count.get(id).copied().unwrap_or(0) > 1);
+            if shared {
+                let mut id = method.to_string();
+                for word in path
+                    .trim_start_matches("/v2")
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                {
+                    let mut chars = word.chars();
+                    if let Some(first) = chars.next() {
+                        id.push(first.to_ascii_uppercase());
+                        id.extend(chars);
+                    }
+                }
+                op.operation_id = Some(id);
+            }
+        }
+    }
 }
 
 /// The OpenAPI document of every endpoint.
@@ -151,11 +204,22 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     OPENAPI.get_or_init(|| routes().1)
 }
 
+/// Unknown API paths get a JSON 404; every other path belongs to the web UI.
+async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    if path == "/v2" || path.starts_with("/v2/") || path == "/status" {
+        ApiError::NotFound("no such endpoint".into()).into_response()
+    } else {
+        weft_web::serve(uri).await
+    }
+}
+
 /// The whole application, ready to serve or to call in tests with `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes();
     router
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record,
@@ -246,6 +310,17 @@ mod tests {
                     doc.pointer(pointer).is_some(),
                     "{at} refers to {target}, which does not exist"
                 );
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("operations").values() {
+                if let Some(id) = op["operationId"].as_str() {
+                    assert!(
+                        ids.insert(id.to_string()),
+                        "operationId '{id}' is not unique"
+                    );
+                }
             }
         }
         for (path, item) in doc["paths"].as_object().expect("paths") {
