@@ -8,7 +8,7 @@ default:
 
 # build and run the server (SQLite in ./weft-data, embedded workers, the bundled plugins and catalog) on 127.0.0.1:55054
 [group('run')]
-run *ARGS:
+run *ARGS: web
     cargo build --release -p weft
     ./target/release/weft server --bundled {{ARGS}}
 
@@ -23,9 +23,15 @@ node-image:
     scripts/start-docker.sh
     scripts/build-node-image.sh
 
-# run every test, on SQLite and on PostgreSQL (started here if needed), and on Docker
+# build the web UI into web/dist (a release `weft` embeds it; a debug one reads it from disk)
+[group('build')]
+web:
+    npm ci --prefix web --no-audit --no-fund --loglevel=error
+    npm run build --prefix web
+
+# run every test, on SQLite and on PostgreSQL (started here if needed), on Docker, and in a browser
 [group('test')]
-test *ARGS:
+test *ARGS: web
     scripts/build-example-plugins.sh
     scripts/start-docker.sh
     scripts/build-node-image.sh
@@ -34,6 +40,16 @@ test *ARGS:
     cargo test --manifest-path sdk/Cargo.toml --features testing
     cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-native -p docker-provider -p hosts-provider -p shell-automator
     just test-docker
+    just test-web
+
+# the web UI's tests: unit tests (Vitest), generated API types up to date, then Playwright on
+# Debian's Chromium against a real `weft server --bundled` on Docker (needs `just node-image`)
+[group('test')]
+test-web: web
+    npm test --prefix web
+    npm run check-openapi --prefix web
+    cargo build -q -p weft
+    npm run e2e --prefix web
 
 # the tests on real containers (needs `just node-image`); one at a time, they are heavy
 [group('test')]

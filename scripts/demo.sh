@@ -14,6 +14,7 @@ WEFT=./target/release/weft
 
 scripts/start-docker.sh
 scripts/build-node-image.sh
+just web
 cargo build --release -q -p weft
 
 if ! curl -sf "$SERVER/status" >/dev/null; then
