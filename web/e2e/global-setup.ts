@@ -56,6 +56,22 @@ export default async function globalSetup() {
   process.env.WEFT_E2E_TOKENS = JSON.stringify(tokens);
 
   return async () => {
+    // a failed test may leave a cluster behind: delete what is left, so no container outlives the run
+    try {
+      for (const token of [tokens.admin, gus.token]) {
+        const clusters: { id: string; status: string }[] = await call("GET", "/v2/clusters", token);
+        const live = clusters.filter((c) => c.status !== "terminated");
+        for (const c of live) await call("DELETE", `/v2/clusters/${c.id}`, token).catch(() => undefined);
+        const until = Date.now() + 120_000;
+        while (live.length && Date.now() < until) {
+          const now: { id: string; status: string }[] = await call("GET", "/v2/clusters", token);
+          if (now.every((c) => c.status === "terminated" || c.status === "inconsistent")) break;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    } catch (e) {
+      console.error(`cleaning up clusters failed: ${e}`);
+    }
     server.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 1000));
     if (exited === null) server.kill("SIGKILL");

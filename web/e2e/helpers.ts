@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { expect, type Page } from "@playwright/test";
+import { expect, type Locator, type Page } from "@playwright/test";
 
 export interface Tokens {
   superadmin: string;
@@ -33,6 +33,6 @@ export async function signIn(page: Page, token: string) {
 }
 
 /** The field a JSON path names (the `data-field` of its wrapper). */
-export function field(page: Page, path: string) {
-  return page.locator(`[data-field="${path}"]`);
+export function field(scope: Page | Locator, path: string) {
+  return scope.locator(`[data-field="${path}"]`);
 }

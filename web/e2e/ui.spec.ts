@@ -1,5 +1,9 @@
 // The web UI in a real browser against a real server: sign-in, the admin's forms, a user's
 // cluster from preview to delete on the Docker engine, and tenant isolation.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { field, shot, signIn, tokens } from "./helpers";
 
@@ -89,6 +93,35 @@ test("an admin creates a hardware type, an image type, a service and a template 
   await expect(page.getByRole("heading", { name: /Cluster template e2e-hello-cluster/ })).toBeVisible();
   await page.getByRole("link", { name: "Cluster templates" }).click();
   await expect(page.getByTestId("catalog-table")).toContainText("e2e-hello-cluster");
+});
+
+/** A fresh ed25519 key pair from ssh-keygen: [private key text, public key line]. */
+function keyPair(): [string, string] {
+  const dir = mkdtempSync(join(tmpdir(), "weft-e2e-key-"));
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "k")]);
+  return [readFileSync(join(dir, "k"), "utf8"), readFileSync(join(dir, "k.pub"), "utf8").trim()];
+}
+
+test("an admin makes a machine pool; a bad host key is refused beside it and the key never comes back", async ({
+  page,
+}) => {
+  const [login] = keyPair();
+  const [, hostKey] = keyPair();
+  await signIn(page, tokens().admin);
+  await page.getByRole("link", { name: "Machine pools" }).click();
+  const form = page.locator('[data-pool="new"]');
+  await field(form, "name").getByRole("textbox").fill("lab");
+  await field(form, "privateKey").getByRole("textbox").fill(login);
+  await field(form, "machines[0].name").getByRole("textbox").fill("m1");
+  await field(form, "machines[0].address").getByRole("textbox").fill("127.0.0.1:2222");
+  await field(form, "machines[0].hostKey").getByRole("textbox").fill("ssh-ed25519 not-a-key");
+  await form.getByRole("button", { name: "Create pool" }).click();
+  await expect(field(form, "machines[0].hostKey").locator(".field-error")).toBeVisible();
+  await field(form, "machines[0].hostKey").getByRole("textbox").fill(hostKey);
+  await form.getByRole("button", { name: "Create pool" }).click();
+  await expect(page.getByRole("heading", { name: /lab/ })).toBeVisible();
+  await expect(page.getByText("Authorise this public key")).toContainText("ssh-ed25519 AAAA");
+  await expect(page.locator("body")).not.toContainText("PRIVATE KEY");
 });
 
 test("a user previews the admin's template, then creates, restarts and deletes a redis cluster", async ({ page }) => {

@@ -12,6 +12,7 @@ import { ImportExport } from "./pages/admin/ImportExport";
 import { Plugins } from "./pages/admin/Plugins";
 import { Resources } from "./pages/admin/Resources";
 import { Users } from "./pages/admin/Users";
+import { Pools } from "./pages/admin/Pools";
 import { Audit } from "./pages/admin/Audit";
 import { Tenants } from "./pages/super/Tenants";
 import { Workers } from "./pages/super/Workers";
@@ -41,6 +42,7 @@ function Nav({ me }: { me: Me }) {
           <li className="nav-heading">Administration</li>
           {link("/admin/plugins", "Plugins")}
           {link("/admin/resources", "Plugin resources")}
+          {link("/admin/pools", "Machine pools")}
           {link("/admin/users", "Users and tokens")}
           {link("/admin/audit", "Audit log")}
         </ul>
@@ -88,6 +90,7 @@ export function App() {
           <Route path="/admin/transfer" element={<AdminOnly me={me}><ImportExport /></AdminOnly>} />
           <Route path="/admin/plugins" element={<AdminOnly me={me}><Plugins /></AdminOnly>} />
           <Route path="/admin/resources" element={<AdminOnly me={me}><Resources /></AdminOnly>} />
+          <Route path="/admin/pools" element={<AdminOnly me={me}><Pools /></AdminOnly>} />
           <Route path="/admin/users" element={<AdminOnly me={me}><Users /></AdminOnly>} />
           <Route path="/admin/audit" element={<AdminOnly me={me}><Audit /></AdminOnly>} />
           <Route path="/admin/:kind" element={<AdminOnly me={me}><CatalogList /></AdminOnly>} />
