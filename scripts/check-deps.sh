@@ -31,6 +31,8 @@ forbid weft-registry sqlx axum weft-store weft-api
 forbid weft-ssh sqlx axum reqwest wasmtime
 # the engine works on the store; it serves no HTTP and runs no wasm
 forbid weft-engine axum reqwest wasmtime
+# webhooks are an HTTP client of the store's outbox: no server, no wasm
+forbid weft-webhooks axum wasmtime
 # the UI's files: served over HTTP, nothing else
 forbid weft-web sqlx reqwest wasmtime weft-store weft-engine
 # a worker runs plugins; it serves no HTTP

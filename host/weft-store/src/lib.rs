@@ -13,6 +13,7 @@ mod audit;
 mod catalog;
 mod clusters;
 mod error;
+mod events;
 mod jobs;
 mod plugins;
 mod pools;
@@ -33,6 +34,7 @@ pub use audit::AuditEntry;
 pub use catalog::{NamedBody, StoredEntity};
 pub use clusters::{ClusterRow, JobRow, JobTaskRow, NewCluster, NewJob, NodeRow, QuotaCheck};
 pub use error::StoreError;
+pub use events::JobEventRow;
 pub use jobs::{
     AttemptEnd, ClaimedJobTask, ClusterUpdate, Enqueue, JobChanges, JobSnapshot, LogRow,
     NodeActionRow, TaskUpdate, tail,

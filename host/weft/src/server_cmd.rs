@@ -35,6 +35,49 @@ pub(crate) struct ServerArgs {
     /// bundled catalog into the superadmin tenant. Again on later starts: only what changed.
     #[arg(long, env = "WEFT_BUNDLED")]
     bundled: bool,
+    #[command(flatten)]
+    webhooks: WebhookArgs,
+}
+
+/// Lifecycle webhooks (Coopr's `server.callback.http.*`): `{cluster, job, nodes}` is POSTed
+/// when a job starts, succeeds or fails.
+#[derive(Args)]
+pub(crate) struct WebhookArgs {
+    /// URL to POST to when a job starts.
+    #[arg(long, env = "WEFT_WEBHOOK_START_URL")]
+    webhook_start_url: Option<String>,
+    /// Cluster actions whose start is posted, comma-separated (default: all).
+    #[arg(long, env = "WEFT_WEBHOOK_START_TRIGGERS", default_value = "")]
+    webhook_start_triggers: String,
+    /// URL to POST to when a job succeeds.
+    #[arg(long, env = "WEFT_WEBHOOK_SUCCESS_URL")]
+    webhook_success_url: Option<String>,
+    /// Cluster actions whose success is posted, comma-separated (default: all).
+    #[arg(long, env = "WEFT_WEBHOOK_SUCCESS_TRIGGERS", default_value = "")]
+    webhook_success_triggers: String,
+    /// URL to POST to when a job fails.
+    #[arg(long, env = "WEFT_WEBHOOK_FAILURE_URL")]
+    webhook_failure_url: Option<String>,
+    /// Cluster actions whose failure is posted, comma-separated (default: all).
+    #[arg(long, env = "WEFT_WEBHOOK_FAILURE_TRIGGERS", default_value = "")]
+    webhook_failure_triggers: String,
+}
+
+impl WebhookArgs {
+    fn config(&self) -> anyhow::Result<weft_webhooks::WebhookConfig> {
+        let hook = |url: &Option<String>, triggers: &str| -> anyhow::Result<_> {
+            url.as_ref()
+                .map(|u| weft_webhooks::Hook::new(u.clone(), triggers))
+                .transpose()
+                .context("bad webhook setting")
+        };
+        Ok(weft_webhooks::WebhookConfig {
+            start: hook(&self.webhook_start_url, &self.webhook_start_triggers)?,
+            success: hook(&self.webhook_success_url, &self.webhook_success_triggers)?,
+            failure: hook(&self.webhook_failure_url, &self.webhook_failure_triggers)?,
+            ..weft_webhooks::WebhookConfig::default()
+        })
+    }
 }
 
 /// Plugin calls the server runs at once (instance pool size).
@@ -105,6 +148,23 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
                     let _ = stop.wait_for(|s| *s).await;
                 })
                 .await
+        });
+    }
+    {
+        // the outbox is drained even without hooks, so it does not grow
+        let webhooks = args.webhooks.config()?;
+        if webhooks.any() {
+            tracing::info!("lifecycle webhooks configured");
+        }
+        let store = state.store.clone();
+        let mut stop = stop_rx.clone();
+        background.spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = weft_webhooks::run(store, webhooks, stopped).await {
+                tracing::error!(error = %e, "webhook delivery stopped");
+            }
         });
     }
     if args.workers > 0 {

@@ -38,7 +38,7 @@ fn catalog(install: Value) -> Value {
     })
 }
 
-async fn setup(app: &TestApp, tenant: &str, workers: u32, install: Value) -> Tenant {
+pub(crate) async fn setup(app: &TestApp, tenant: &str, workers: u32, install: Value) -> Tenant {
     for plugin in ["test-provider", "test-misbehave", "test-capabilities"] {
         let up = app
             .upload(
@@ -71,7 +71,7 @@ async fn set_workers(app: &TestApp, tenant: &str, workers: u32) {
 }
 
 /// Polls the cluster until its status is `want` (or fails after a minute).
-async fn wait_for(app: &TestApp, token: &str, id: &str, want: &str) -> Value {
+pub(crate) async fn wait_for(app: &TestApp, token: &str, id: &str, want: &str) -> Value {
     let started = Instant::now();
     loop {
         let status = app.get(&format!("/v2/clusters/{id}/status"), token).await;
@@ -88,7 +88,7 @@ async fn wait_for(app: &TestApp, token: &str, id: &str, want: &str) -> Value {
     }
 }
 
-async fn create(app: &TestApp, token: &str, body: Value) -> String {
+pub(crate) async fn create(app: &TestApp, token: &str, body: Value) -> String {
     let created = app.post("/v2/clusters", token, body).await;
     assert_eq!(created.status, StatusCode::OK, "{created:?}");
     created.body["id"].as_str().unwrap().to_string()

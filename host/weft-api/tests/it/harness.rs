@@ -45,6 +45,8 @@ pub(crate) struct TestApp {
     _db: TestDb,
     /// Set to stop the embedded workers.
     stop: Option<tokio::sync::watch::Sender<bool>>,
+    /// The store, for tests that run more of the server beside the API (webhooks).
+    pub(crate) store: weft_store::Store,
 }
 
 impl Drop for TestApp {
@@ -86,6 +88,7 @@ impl TestApp {
             .unwrap()
             .with_inspector(inspector());
         TestApp {
+            store: state.store.clone(),
             app: weft_api::app(state),
             _db: db,
             stop: None,
@@ -163,6 +166,7 @@ impl TestApp {
                 .await
         });
         TestApp {
+            store: state.store.clone(),
             app: weft_api::app(state),
             _db: db,
             stop: Some(stop),

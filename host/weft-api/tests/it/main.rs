@@ -10,3 +10,4 @@ mod matrix;
 mod plugins;
 mod resources;
 mod tenants;
+mod webhooks;
