@@ -95,6 +95,24 @@ test("an admin creates a hardware type, an image type, a service and a template 
   await expect(page.getByTestId("catalog-table")).toContainText("e2e-hello-cluster");
 });
 
+test("an admin adds a user and issues a token from the UI; the token signs in", async ({ page }) => {
+  await signIn(page, tokens().admin);
+  await page.getByRole("link", { name: "Users and tokens" }).click();
+  await field(page, "name").getByRole("textbox").fill("neo");
+  await page.getByRole("button", { name: "Add and issue a token" }).click();
+  const issued = page.getByTestId("issued-token");
+  await expect(issued).toContainText("neo");
+  const token = (await issued.locator("code").textContent()) ?? "";
+  expect(token.length).toBeGreaterThan(16);
+  // a name already taken is refused beside the name field
+  await field(page, "name").getByRole("textbox").fill("neo");
+  await page.getByRole("button", { name: "Add and issue a token" }).click();
+  await expect(field(page, "name").locator(".field-error")).toBeVisible();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, token);
+  await expect(page.getByTestId("who")).toContainText("neo · acme · user");
+});
+
 /** A fresh ed25519 key pair from ssh-keygen: [private key text, public key line]. */
 function keyPair(): [string, string] {
   const dir = mkdtempSync(join(tmpdir(), "weft-e2e-key-"));
@@ -162,6 +180,10 @@ test("a user previews the admin's template, then creates, restarts and deletes a
   await expect(page.getByTestId("nodes")).toContainText("bind_v4");
   await expect(page.getByTestId("plan-picture").locator('[data-state="done"]').first()).toBeVisible();
   await shot(page, "cluster-active");
+  await page.getByRole("link", { name: "Overview" }).click();
+  await expect(page.getByTestId("live-count")).toHaveText("1");
+  await shot(page, "overview");
+  await page.goBack();
 
   // a task's log
   await page.getByText("Tasks", { exact: true }).click();

@@ -42,7 +42,9 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: window.location.origin });
+export const api = createClient<paths>({
+  baseUrl: typeof window === "undefined" ? "http://localhost" : window.location.origin,
+});
 api.use(auth);
 
 /** The data of an answer, or its error thrown as an [`ApiError`]. */

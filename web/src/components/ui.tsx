@@ -42,6 +42,11 @@ export class FormErrors {
   ) {}
 
   static from(error: unknown, shown: string[]): FormErrors {
+    // a create that conflicts is a name already taken: the API's 409s carry no field
+    if (error instanceof ApiError && error.status === 409 && !error.field) {
+      const name = shown.find((p) => p === "name" || p.endsWith(".name"));
+      if (name) return new FormErrors({ [name]: error.message });
+    }
     if (error instanceof ApiError && error.field) {
       const field = error.field;
       const match = shown
