@@ -93,6 +93,32 @@ test("an admin creates a hardware type, an image type, a service and a template 
   await expect(page.getByRole("heading", { name: /Cluster template e2e-hello-cluster/ })).toBeVisible();
   await page.getByRole("link", { name: "Cluster templates" }).click();
   await expect(page.getByTestId("catalog-table")).toContainText("e2e-hello-cluster");
+
+  // a provider's form comes from its provider type's schema (the docker plugin's `socket`)
+  await page.getByRole("link", { name: "Providers" }).click();
+  await page.getByRole("link", { name: "docker-local" }).click();
+  await expect(field(page, "provisioner.socket").getByRole("textbox")).toHaveValue("/var/run/docker.sock");
+
+  // the audit log has the admin's writes
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await expect(page.getByTestId("audit")).toContainText("POST /v2/hardwaretypes");
+  await expect(page.getByTestId("audit")).toContainText("POST /v2/clustertemplates");
+});
+
+test("an admin uploads, stages and syncs a plugin resource", async ({ page }) => {
+  await signIn(page, tokens().admin);
+  await page.getByRole("link", { name: "Plugin resources" }).click();
+  await page.getByLabel("Plugin type").selectOption("shell");
+  await page.getByLabel("Resource type").selectOption("scripts");
+  await page.getByLabel("Resource name").fill("hello.sh");
+  await page.getByLabel("File").setInputFiles({ name: "hello.sh", mimeType: "text/x-sh", buffer: Buffer.from("echo hello\n") });
+  await page.getByRole("button", { name: "Upload" }).click();
+  const row = page.getByRole("row", { name: /hello\.sh/ });
+  await expect(row.locator(".badge")).toHaveText("inactive");
+  await row.getByRole("button", { name: "stage" }).click();
+  await expect(row.locator(".badge")).toHaveText("staged");
+  await page.getByRole("button", { name: "Sync" }).click();
+  await expect(row.locator(".badge")).toHaveText("active");
 });
 
 test("an admin adds a user and issues a token from the UI; the token signs in", async ({ page }) => {
