@@ -40,6 +40,7 @@ async fn prepared(backend: Backend) -> (TestDb, Store, Engine, String) {
                 workers: 100_000,
                 max_clusters: None,
                 max_nodes: None,
+                inactivity_lease: None,
             },
             false,
         )

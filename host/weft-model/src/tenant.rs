@@ -22,6 +22,14 @@ pub struct TenantSpec {
     /// Nodes of live clusters allowed; absent means unlimited.
     #[serde(default, rename = "maxNodes", skip_serializing_if = "Option::is_none")]
     pub max_nodes: Option<u32>,
+    /// Milliseconds: a live cluster on which no job has started for this long is deleted, as
+    /// when its lease ends (a lease extension counts as activity); absent means never.
+    #[serde(
+        default,
+        rename = "inactivityLease",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inactivity_lease: Option<u64>,
 }
 
 /// Body of `POST /v2/tenants` and `PUT /v2/tenants/{name}`.

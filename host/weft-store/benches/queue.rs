@@ -24,6 +24,7 @@ async fn prepared(backend: Backend) -> (Store, TestDb, Vec<String>) {
             workers: 0,
             max_clusters: None,
             max_nodes: None,
+            inactivity_lease: None,
         };
         tenants.push(store.create_tenant(&spec, false).await.unwrap().id);
     }

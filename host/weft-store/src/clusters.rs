@@ -415,23 +415,28 @@ impl Store {
     pub async fn expired_clusters(&self, now: i64) -> Result<Vec<(String, String)>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT tenant_id, id FROM clusters WHERE status IN ('active', 'inconsistent', 'incomplete') \
-             AND expire_time > 0 AND expire_time < $1"
-        )
-        .bind(now)
-        .fetch_all(pool)
-        .await
+                "SELECT c.tenant_id, c.id FROM clusters c JOIN tenants t ON t.id = c.tenant_id \
+             WHERE c.status IN ('active', 'inconsistent', 'incomplete') \
+             AND ((c.expire_time > 0 AND c.expire_time < $1) \
+                  OR (t.inactivity_lease IS NOT NULL AND c.active_time < $1 - t.inactivity_lease))",
+            )
+            .bind(now)
+            .fetch_all(pool)
+            .await
         })?)
     }
 
-    /// Sets a cluster's lease end.
+    /// Sets a cluster's lease end; a change of lease counts as activity (inactivity leases).
     pub async fn set_expire_time(&self, tenant_id: &str, id: &str, expire_time: i64) -> Result<()> {
         crate::execute!(
             self,
-            sqlx::query("UPDATE clusters SET expire_time = $3 WHERE id = $1 AND tenant_id = $2")
-                .bind(id)
-                .bind(tenant_id)
-                .bind(expire_time)
+            sqlx::query(
+                "UPDATE clusters SET expire_time = $3, active_time = $4 WHERE id = $1 AND tenant_id = $2"
+            )
+            .bind(id)
+            .bind(tenant_id)
+            .bind(expire_time)
+            .bind(crate::now_ms())
         )?;
         Ok(())
     }

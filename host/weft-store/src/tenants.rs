@@ -13,6 +13,13 @@ pub struct TenantRecord {
     pub created_at: i64,
 }
 
+/// The inactivity lease as stored: `NULL` for none (absent or 0).
+fn inactivity(spec: &TenantSpec) -> Option<i64> {
+    spec.inactivity_lease
+        .filter(|ms| *ms > 0)
+        .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
 #[derive(FromRow)]
 struct TenantRow {
     id: String,
@@ -21,6 +28,7 @@ struct TenantRow {
     workers: i64,
     max_clusters: Option<i64>,
     max_nodes: Option<i64>,
+    inactivity_lease: Option<i64>,
     created_at: i64,
 }
 
@@ -35,6 +43,7 @@ impl From<TenantRow> for TenantRecord {
                 workers: narrow(row.workers),
                 max_clusters: row.max_clusters.map(narrow),
                 max_nodes: row.max_nodes.map(narrow),
+                inactivity_lease: row.inactivity_lease.and_then(|v| u64::try_from(v).ok()),
             },
             created_at: row.created_at,
         }
@@ -77,7 +86,8 @@ fn parse_role(role: &str) -> Result<Role> {
     Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("unknown role '{role}'")))
 }
 
-const TENANT_COLUMNS: &str = "id, name, description, workers, max_clusters, max_nodes, created_at";
+const TENANT_COLUMNS: &str =
+    "id, name, description, workers, max_clusters, max_nodes, inactivity_lease, created_at";
 
 impl Store {
     /// Creates the superadmin tenant if it is missing, and its user `admin` with the token whose
@@ -149,8 +159,8 @@ impl Store {
             async {
                 let mut tx = pool.begin().await?;
                 sqlx::query(
-                    "INSERT INTO tenants (id, name, description, workers, max_clusters, max_nodes, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO tenants (id, name, description, workers, max_clusters, max_nodes, inactivity_lease, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $8, $7)",
                 )
                 .bind(&id)
                 .bind(&spec.name)
@@ -159,6 +169,7 @@ impl Store {
                 .bind(spec.max_clusters.map(i64::from))
                 .bind(spec.max_nodes.map(i64::from))
                 .bind(now)
+                .bind(inactivity(spec))
                 .execute(&mut *tx)
                 .await?;
                 if bootstrap {
@@ -180,12 +191,14 @@ impl Store {
 
     /// Replaces a tenant's description, workers and quotas.
     pub async fn update_tenant(&self, spec: &TenantSpec) -> Result<TenantRecord> {
-        let updated = execute!(self, sqlx::query("UPDATE tenants SET description = $2, workers = $3, max_clusters = $4, max_nodes = $5 WHERE name = $1")
+        let updated = execute!(self, sqlx::query("UPDATE tenants SET description = $2, workers = $3, max_clusters = $4, max_nodes = $5, \
+                 inactivity_lease = $6 WHERE name = $1")
                 .bind(&spec.name)
                 .bind(&spec.description)
                 .bind(i64::from(spec.workers))
                 .bind(spec.max_clusters.map(i64::from))
-                .bind(spec.max_nodes.map(i64::from)))?;
+                .bind(spec.max_nodes.map(i64::from))
+                .bind(inactivity(spec)))?;
         if updated == 0 {
             return Err(StoreError::NotFound(format!(
                 "tenant '{}' does not exist",

@@ -2336,6 +2336,12 @@ export interface components {
              * @description Nodes of live clusters allowed; absent means unlimited.
              */
             maxNodes?: number | null;
+            /**
+             * Format: int64
+             * @description Milliseconds: a live cluster on which no job has started for this long is deleted, as
+             *     when its lease ends (a lease extension counts as activity); absent means never.
+             */
+            inactivityLease?: number | null;
         };
         /** @description The answer to a user creation: the only time the token is shown. */
         UserCreated: {

@@ -526,6 +526,74 @@ async fn an_expired_lease_deletes_the_cluster(backend: Backend) {
     assert_eq!(plans.body[1]["action"], "CLUSTER_DELETE", "{plans:?}");
 }
 
+async fn an_idle_cluster_outlives_no_inactivity_lease(backend: Backend) {
+    let app = TestApp::with_workers(backend, 4).await;
+    let t = setup(&app, "acme", 4, json!({"type": "test-capabilities"})).await;
+    let keep = app.tenant("globex").await;
+    set_workers(&app, "globex", 2).await;
+    assert_eq!(
+        app.post(
+            "/v2/import",
+            &keep.admin,
+            catalog(json!({"type": "test-capabilities"}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    // acme's clusters may idle 5 s; globex sets nothing
+    let put = app
+        .put(
+            "/v2/tenants/acme",
+            SUPERADMIN_TOKEN,
+            json!({"tenant": {"name": "acme", "workers": 4, "inactivityLease": 5000}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{put:?}");
+    assert_eq!(put.body["inactivityLease"], 5000, "{put:?}");
+    let idle = create(
+        &app,
+        &t.user,
+        json!({"name": "idle", "clusterTemplate": "basic", "numMachines": 1}),
+    )
+    .await;
+    let kept = create(
+        &app,
+        &keep.user,
+        json!({"name": "kept", "clusterTemplate": "basic", "numMachines": 1}),
+    )
+    .await;
+    wait_for(&app, &t.user, &idle, "active").await;
+    wait_for(&app, &keep.user, &kept, "active").await;
+    // activity (a restart) starts the idle time again
+    let restarted = app
+        .post(
+            &format!("/v2/clusters/{idle}/services/restart"),
+            &t.user,
+            json!({}),
+        )
+        .await;
+    assert_eq!(restarted.status, StatusCode::OK, "{restarted:?}");
+    let restarted_at = Instant::now();
+    wait_for(&app, &t.user, &idle, "active").await;
+    wait_for(&app, &t.user, &idle, "terminated").await;
+    assert!(
+        restarted_at.elapsed() >= Duration::from_millis(4900),
+        "deleted {:?} after its last job",
+        restarted_at.elapsed()
+    );
+    let plans = app
+        .get(&format!("/v2/clusters/{idle}/plans"), &t.user)
+        .await;
+    let last = plans.body.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "CLUSTER_DELETE", "{plans:?}");
+    // the other tenant's cluster, as old, is still there
+    let status = app
+        .get(&format!("/v2/clusters/{kept}/status"), &keep.user)
+        .await;
+    assert_eq!(status.body["status"], "active", "{status:?}");
+}
+
 async fn missing_provider_fields_are_named(backend: Backend) {
     let app = TestApp::with_workers(backend, 1).await;
     let t = setup(&app, "acme", 0, json!({"type": "test-capabilities"})).await;
@@ -581,6 +649,7 @@ both_backends!(
     a_failed_confirm_rolls_back_and_recreates_the_machine,
     a_task_past_the_timeout_fails_and_is_retried,
     an_expired_lease_deletes_the_cluster,
+    an_idle_cluster_outlives_no_inactivity_lease,
     missing_provider_fields_are_named,
     creates_runs_and_deletes_a_cluster,
     retries_fail_the_job_and_resume_runs_from_the_failed_stage,

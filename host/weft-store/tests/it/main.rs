@@ -25,6 +25,7 @@ fn spec(name: &str) -> TenantSpec {
         workers: 0,
         max_clusters: Some(5),
         max_nodes: None,
+        inactivity_lease: None,
     }
 }
 

@@ -26,6 +26,7 @@ async fn tenants(store: &Store, names: &[&str]) -> Vec<String> {
             workers: 0,
             max_clusters: None,
             max_nodes: None,
+            inactivity_lease: None,
         };
         ids.push(store.create_tenant(&spec, false).await.unwrap().id);
     }

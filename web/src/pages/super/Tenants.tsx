@@ -19,7 +19,14 @@ function TenantForm({
   const [t, setT] = useState(initial);
   const [bootstrap, setBootstrap] = useState(true);
   const [errors, setErrors] = useState(new FormErrors());
-  const shown = ["tenant.name", "tenant.workers", "tenant.maxClusters", "tenant.maxNodes", "tenant.description"];
+  const shown = [
+    "tenant.name",
+    "tenant.workers",
+    "tenant.maxClusters",
+    "tenant.maxNodes",
+    "tenant.inactivityLease",
+    "tenant.description",
+  ];
   const e = errors.fields;
   return (
     <form
@@ -68,6 +75,15 @@ function TenantForm({
           path="tenant.maxNodes"
           tip="empty: unlimited"
         />
+        <TextField
+          label="Inactivity lease (hours)"
+          type="number"
+          value={t.inactivityLease ? String(t.inactivityLease / 3600_000) : ""}
+          onChange={(v) => setT({ ...t, inactivityLease: v.trim() ? Math.round(Number(v) * 3600_000) : null })}
+          error={e["tenant.inactivityLease"]}
+          path="tenant.inactivityLease"
+          tip="a cluster with no job for this long is deleted; empty: never"
+        />
       </div>
       {isNew ? (
         <label className="check">
@@ -99,6 +115,7 @@ export function Tenants() {
             <th>Workers</th>
             <th>Max clusters</th>
             <th>Max nodes</th>
+            <th>Inactivity lease</th>
             <th />
           </tr>
         </thead>
@@ -109,6 +126,7 @@ export function Tenants() {
               <td>{t.workers}</td>
               <td>{t.maxClusters ?? "∞"}</td>
               <td>{t.maxNodes ?? "∞"}</td>
+              <td>{t.inactivityLease ? `${t.inactivityLease / 3600_000} h` : "none"}</td>
               <td>
                 <button type="button" className="link" onClick={() => setEditing(editing === t.name ? null : t.name)}>
                   edit
