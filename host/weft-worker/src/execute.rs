@@ -183,6 +183,8 @@ impl Executor {
             return report;
         };
         let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel();
+        // set when a heartbeat finds the lease gone: the task now belongs to another worker
+        let lost = tokio::sync::Notify::new();
         // the run owns the sender: the stream below ends when the run does
         let run = async move {
             let log_tx = log_tx;
@@ -323,13 +325,28 @@ impl Executor {
                     _ = beat.tick() => {
                         match source.heartbeat(slot, &assignment.task_id).await {
                             Ok(true) => {}
-                            Ok(false) => tracing::warn!(task = %assignment.task_id, "the lease was lost while the task ran"),
+                            Ok(false) => {
+                                tracing::warn!(task = %assignment.task_id, "the lease was lost while the task ran: cancelling it");
+                                lost.notify_one();
+                            }
                             Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                         }
                     }
                 }
             }
             (pending, seq)
+        };
+        // dropping the run stops the plugin at its next yield (epoch interruption makes even
+        // a busy loop yield), drops its sandbox and closes its SSH sessions
+        let run = async {
+            tokio::select! {
+                result = run => result,
+                _ = lost.notified() => TaskReport {
+                    status: 1,
+                    stderr: "cancelled: the task's lease was lost (it runs elsewhere now)".into(),
+                    ..TaskReport::default()
+                },
+            }
         };
         let (result, (pending, seq)) = tokio::join!(run, stream);
         if !pending.is_empty()
