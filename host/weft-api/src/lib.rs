@@ -204,11 +204,13 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     OPENAPI.get_or_init(|| routes().1)
 }
 
-/// Unknown API paths get a JSON 404; every other path belongs to the web UI.
-async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+/// Unknown API paths get a JSON 404; every other path belongs to the web UI, which only
+/// answers reads.
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = uri.path();
-    if path == "/v2" || path.starts_with("/v2/") || path == "/status" {
+    let read = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
+    if path == "/v2" || path.starts_with("/v2/") || path == "/status" || !read {
         ApiError::NotFound("no such endpoint".into()).into_response()
     } else {
         weft_web::serve(uri).await

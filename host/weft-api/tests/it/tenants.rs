@@ -10,8 +10,36 @@ both_backends!(
     tenants_crud,
     users_and_tokens,
     tenant_admins_manage_only_their_users,
-    whoami_and_openapi
+    whoami_and_openapi,
+    unknown_api_paths_are_json_and_the_ui_only_answers_reads
 );
+
+async fn unknown_api_paths_are_json_and_the_ui_only_answers_reads(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    for (method, path) in [
+        (axum::http::Method::GET, "/v2/no-such-thing"),
+        (axum::http::Method::GET, "/v2"),
+        (axum::http::Method::POST, "/clusters/new"),
+        (axum::http::Method::DELETE, "/"),
+    ] {
+        let answer = app.call(method.clone(), path, None, None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {answer:?}"
+        );
+        assert_eq!(
+            answer.body["error"], "no such endpoint",
+            "{method} {path}: {answer:?}"
+        );
+    }
+    // a UI route needs no token: the page itself signs in
+    let page = app
+        .call(axum::http::Method::GET, "/clusters/42", None, None)
+        .await;
+    assert_ne!(page.status, StatusCode::UNAUTHORIZED, "{page:?}");
+    assert!(page.body.get("error").is_none(), "{page:?}");
+}
 
 async fn tenants_crud(backend: Backend) {
     let app = TestApp::new(backend).await;
