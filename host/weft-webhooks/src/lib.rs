@@ -178,13 +178,6 @@ async fn payload(
     }))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// The outcome of one event.
 enum Delivery {
     /// Sent (2xx), not wanted (no hook, action not a trigger) or moot (cluster gone).
@@ -229,7 +222,7 @@ pub async fn deliver_ready(
     client: &reqwest::Client,
     config: &WebhookConfig,
 ) -> Result<usize, WebhookError> {
-    let now = now_ms();
+    let now = weft_engine::now_ms();
     // a claim outlives a send (the timeout) with room to spare
     let hold = now + (config.timeout.as_millis() as i64) * 3;
     let events = store.claim_job_events(now, hold, 32).await?;
@@ -250,7 +243,7 @@ pub async fn deliver_ready(
                 tracing::warn!(event = %event.id, kind = %event.kind, attempts = event.attempts, %why,
                     retry_in_ms = wait.as_millis() as u64, "webhook not delivered; will retry");
                 store
-                    .retry_job_event(&event.id, now_ms() + wait.as_millis() as i64)
+                    .retry_job_event(&event.id, weft_engine::now_ms() + wait.as_millis() as i64)
                     .await?;
             }
         }

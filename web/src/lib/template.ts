@@ -15,7 +15,10 @@ export function tabOf(path: string): TemplateTab {
   return "General";
 }
 
-const serviceName = (s: unknown) => (typeof s === "string" ? s : ((s as { name?: string })?.name ?? ""));
+/** A template's default service: a name, or `{name, config}`. */
+export function serviceName(s: unknown): string {
+  return typeof s === "string" ? s : ((s as { name?: string })?.name ?? "");
+}
 
 /** Problems of a template by JSON path; empty when it looks right. */
 export function checkTemplate(t: Template, configText: string): Record<string, string> {

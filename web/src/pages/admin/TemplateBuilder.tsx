@@ -3,14 +3,13 @@
 import { useEffect, useMemo, useState } from "react";
 import { api, ok, type Schemas } from "../../api/client";
 import { useLoad } from "../../hooks";
-import { TEMPLATE_TABS, checkTemplate, tabOf, type TemplateTab } from "../../lib/template";
+import { TEMPLATE_TABS, checkTemplate, serviceName, tabOf, type TemplateTab } from "../../lib/template";
 import { CheckList, FormErrors, ListField, Select, Tabs, TextArea, TextField } from "../../components/ui";
 import { BASE_PATHS, BaseFields, SaveBar, type Entity, type FormProps } from "./Catalog";
 
 type Template = Partial<Schemas["ClusterTemplate"]> & Entity;
 
 const num = (v: string): number | null => (v.trim() === "" ? null : Number(v));
-const serviceName = (s: unknown) => (typeof s === "string" ? s : ((s as { name?: string })?.name ?? ""));
 const HOUR = 3600_000;
 
 export function TemplateBuilder({ entity, isNew, errors, onSave }: FormProps) {

@@ -8,7 +8,7 @@ import { fieldPayload, formFields, type FieldValues } from "../../lib/schemaForm
 import { SchemaFields } from "../../components/SchemaFields";
 import { LayoutView, PlanView } from "../../components/Pictures";
 import { CheckList, FormErrors, Select, TextArea, TextField, errorText } from "../../components/ui";
-import { serviceName } from "./Templates";
+import { serviceName } from "../../lib/template";
 
 type Request = Schemas["ClusterCreateRequest"];
 

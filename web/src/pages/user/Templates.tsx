@@ -2,10 +2,8 @@ import { Link } from "react-router";
 import { api, ok } from "../../api/client";
 import { useLoad } from "../../hooks";
 import { Empty, ErrorBanner } from "../../components/ui";
+import { serviceName } from "../../lib/template";
 
-export function serviceName(s: unknown): string {
-  return typeof s === "string" ? s : ((s as { name?: string })?.name ?? "");
-}
 
 export function Templates() {
   const templates = useLoad(() => ok(api.GET("/v2/clustertemplates")));
