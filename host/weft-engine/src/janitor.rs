@@ -1,10 +1,17 @@
 //! The janitor: one sweep puts tasks of silent workers back in the queue, fails tasks that ran
 //! past the task timeout (they are retried like any failure; a late report gets 417), advances
-//! every running job (so a job continues after a crash or restart at any point), deletes
+//! every running job that has been idle for a second (so a job continues after a crash or
+//! restart at any point), deletes
 //! clusters whose lease ended, and forgets workers that stopped heartbeating. Every replica may
 //! run it: each step is a transaction that holds when repeated.
 
+use std::time::Duration;
+
 use crate::{ClusterOp, Engine, EngineError, now_ms};
+
+/// A running job whose row has not changed for this long gets a scheduling step from the
+/// sweep.
+const JOB_IDLE: Duration = Duration::from_secs(1);
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,7 +45,13 @@ impl Engine {
                 self.advance(&job).await?;
             }
         }
+        // a busy job is advanced by its own finishes; one idle for a while may have missed a
+        // step (a crash between a finish and its step, a step that failed)
+        let idle_since = now - JOB_IDLE.as_millis() as i64;
         for job in self.store.running_jobs().await? {
+            if job.updated_at > idle_since {
+                continue;
+            }
             self.advance(&job.id).await?;
             report.advanced += 1;
         }

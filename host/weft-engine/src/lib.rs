@@ -5,7 +5,7 @@
 //! Layout: `catalog` (a tenant's catalog snapshot, template resolution, the preview token),
 //! `model` (the JSON bodies of stored clusters, nodes and jobs), `schedule` (one pure
 //! scheduling step), `create` and `actions` (requests that start jobs), `work` (take and
-//! finish), `janitor` (leases, timeouts, recovery, cluster leases, webhooks).
+//! finish, in batches gathered by `coalesce`), `janitor` (leases, timeouts, recovery, cluster leases, webhooks).
 //!
 //! Architecture invariant: no HTTP and no wasm. The engine works on the store and is driven by
 //! the API (requests), workers (take, finish) and its own janitor. Every state change is one
@@ -13,6 +13,7 @@
 
 mod actions;
 mod catalog;
+mod coalesce;
 mod create;
 mod janitor;
 mod model;
@@ -67,6 +68,10 @@ pub struct Engine {
     config: EngineConfig,
     /// Woken when tasks are queued, so idle embedded workers take them at once.
     queued: std::sync::Arc<tokio::sync::Notify>,
+    /// What each running stage sees of its cluster, read once per stage.
+    views: std::sync::Arc<work::Views>,
+    /// Concurrent takes and finishes, handled in batches.
+    batches: std::sync::Arc<work::Batches>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -127,6 +132,17 @@ impl Engine {
             superadmin_tenant_id,
             config,
             queued: std::sync::Arc::new(tokio::sync::Notify::new()),
+            views: Default::default(),
+            batches: Default::default(),
+        }
+    }
+
+    /// This engine without its batches, for the tasks that handle them: they hold this, not
+    /// the engine, so the tasks end when the last engine goes.
+    fn detached(&self) -> Engine {
+        Engine {
+            batches: Default::default(),
+            ..self.clone()
         }
     }
 

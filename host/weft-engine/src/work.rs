@@ -1,20 +1,30 @@
 //! Handing tasks to workers and taking their reports.
 //!
-//! A take claims a task (the attempt is written in the same transaction) and builds what the
-//! worker needs: the task in Coopr's shape, the plugin versions with their approved grants,
-//! the sensitive fields (only now, never in the queue) and, for tasks on a reachable node, the
-//! node's SSH endpoint with the cluster key. A task that cannot run at all (no plugin, a macro
-//! that cannot expand) fails on the spot and the next one is taken.
+//! Takes and finishes are coalesced (`coalesce.rs`): the calls that arrive together form a
+//! batch, claimed or finished in one store transaction. A take claims tasks (their attempts are
+//! written in the same transaction) and builds what each worker needs: the task in Coopr's
+//! shape, the plugin versions with their approved grants, the sensitive fields (only now, never
+//! in the queue) and, for tasks on a reachable node, the node's SSH endpoint with the cluster
+//! key. What a batch looks up in the catalog it looks up once ([`Memo`]). What a stage of a job
+//! sees of its cluster (its body, its nodes for macros and for the task's `nodes`, its key and
+//! sealed fields) is read once per stage and shared by the stage's tasks ([`ClusterView`]): the
+//! stage barrier keeps every task whose results a stage uses in an earlier stage, and a node
+//! changes its properties only by its own task's success. The task's own node is read fresh,
+//! for the results of its failed attempts. A task that cannot run at all (no plugin, a macro
+//! that cannot expand) fails on the spot and its slot takes the next one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
+use tokio::sync::oneshot;
 use weft_model::{
-    EntityKind, ParameterRole, PluginKind, PluginRef, PluginStatus, PluginTypeSpec, Service,
-    SshEndpoint, TaskAssignment, TaskReport, TaskService,
+    EntityKind, NodeProperties, ParameterRole, PluginKind, PluginRef, PluginStatus, PluginTypeSpec,
+    PoolTarget, ResourceRef, Service, SshEndpoint, TaskAssignment, TaskReport, TaskService,
 };
-use weft_store::{AttemptEnd, ClaimedJobTask, ClusterRow, NodeRow};
+use weft_store::{AttemptEnd, ClaimedJobTask, ClusterRow, FinishInput, JobTaskRow};
 
+use crate::coalesce::Coalescer;
 use crate::create::key_context;
 use crate::model::{ClusterBody, NodeBody, parse, to_json};
 use crate::pools::{POOL_FIELD, POOL_TASK_FIELD};
@@ -50,59 +60,318 @@ pub const SSH_PUBLIC_KEY_FIELD: &str = "weft-ssh-public-key";
 /// Why a claimed task cannot be handed out.
 struct Unrunnable(String);
 
+pub(crate) struct TakeRequest {
+    who: WorkerIdentity,
+    reply: oneshot::Sender<Result<Option<TaskAssignment>, EngineError>>,
+}
+
+pub(crate) struct FinishRequest {
+    who: WorkerIdentity,
+    report: TaskReport,
+    reply: oneshot::Sender<Result<Finished, EngineError>>,
+}
+
+/// The engine's coalesced calls.
+#[derive(Default)]
+pub(crate) struct Batches {
+    takes: Coalescer<TakeRequest>,
+    finishes: Coalescer<FinishRequest>,
+}
+
+/// What one stage of a job sees of its cluster; shared by the stage's tasks.
+pub(crate) struct ClusterView {
+    cluster: ClusterRow,
+    body: ClusterBody,
+    nodes: Arc<BTreeMap<String, NodeProperties>>,
+    macro_nodes: Vec<weft_expand::Node>,
+    /// Public key and sealed private key.
+    key: Option<(String, String)>,
+    /// Sealed sensitive fields.
+    sensitive: Option<String>,
+}
+
+/// A stage of a job: (job id, stage number).
+type Stage = (String, i64);
+
+/// A task's view of a machine pool (the `weft-pool` field) and its machines as SSH targets, or
+/// why the task cannot use the pool.
+type PoolForTask = Result<(String, Vec<PoolTarget>), String>;
+
+/// The views in use, by cluster; each is for one (job, stage) and is replaced by the next.
+#[derive(Default)]
+pub(crate) struct Views {
+    map: Mutex<HashMap<String, (Stage, Arc<ClusterView>)>>,
+}
+
+/// Views kept at most; past that the cache starts again (each costs a read of a cluster).
+const MAX_VIEWS: usize = 256;
+
+impl Views {
+    fn get(&self, cluster: &str, stage: &Stage) -> Option<Arc<ClusterView>> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(cluster)
+            .filter(|(key, _)| key == stage)
+            .map(|(_, view)| view.clone())
+    }
+
+    fn put(&self, cluster: &str, stage: Stage, view: Arc<ClusterView>) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_VIEWS && !map.contains_key(cluster) {
+            map.clear();
+        }
+        map.insert(cluster.to_string(), (stage, view));
+    }
+}
+
+/// What one batch of takes has looked up, each thing once.
+#[derive(Default)]
+struct Memo {
+    plugin_types: BTreeMap<(String, &'static str, String), Option<PluginTypeSpec>>,
+    plugins: BTreeMap<(String, String, PluginKind), Result<PluginRef, String>>,
+    services: BTreeMap<(String, String), Option<Service>>,
+    resources: BTreeMap<(String, PluginKind, String), Vec<ResourceRef>>,
+    pools: BTreeMap<(String, String), PoolForTask>,
+}
+
+fn stopped() -> EngineError {
+    EngineError::Internal("the engine stopped handing out and taking back tasks".into())
+}
+
+/// The report of a task that could not be handed out.
+fn unrunnable_report(claimed: &ClaimedJobTask, why: String, now: i64) -> TaskReport {
+    TaskReport {
+        task_id: claimed.task.id.clone(),
+        attempt: claimed.attempt,
+        status: 1,
+        stderr: why.clone(),
+        log: vec![weft_model::TaskLogLine {
+            at: now,
+            level: "error".into(),
+            line: why,
+        }],
+        ..TaskReport::default()
+    }
+}
+
+/// The node's body with the report merged in, or `None` when the report changes nothing.
+/// Results merge for failures too (Coopr); addresses and hostname only on success.
+fn merge_report(report: &TaskReport, body: &str) -> Option<String> {
+    let success = report.status == 0;
+    let changes = !report.result.is_empty()
+        || !report.host_keys.is_empty()
+        || (success && (!report.ipaddresses.is_empty() || report.hostname.is_some()));
+    if !changes {
+        return None;
+    }
+    let mut body: NodeBody = parse("node", body).ok()?;
+    for (k, v) in &report.result {
+        body.provisioner_results.insert(k.clone(), v.clone());
+    }
+    if let Some(key) = report.host_keys.values().next() {
+        body.provisioner_results
+            .insert("ssh_host_key".into(), Value::String(key.clone()));
+    }
+    if success {
+        for (k, v) in &report.ipaddresses {
+            body.properties.ipaddresses.insert(k.clone(), v.clone());
+        }
+        if let Some(hostname) = &report.hostname {
+            body.properties.hostname = hostname.clone();
+        }
+    }
+    Some(to_json(&body))
+}
+
 impl Engine {
-    /// The next task for `who`, or `None` when nothing is ready for it.
+    /// The next task for `who`, or `None` when nothing is ready for it. Concurrent takes are
+    /// claimed together.
     pub async fn take(&self, who: &WorkerIdentity) -> Result<Option<TaskAssignment>, EngineError> {
-        loop {
+        let (reply, answer) = oneshot::channel();
+        let request = TakeRequest {
+            who: who.clone(),
+            reply,
+        };
+        self.batches
+            .takes
+            .send(request, || {
+                let engine = self.detached();
+                move |batch| {
+                    let engine = engine.clone();
+                    async move { engine.take_batch(batch).await }
+                }
+            })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Takes a worker's report; the job moves on. Concurrent reports are applied together.
+    pub async fn finish(
+        &self,
+        who: &WorkerIdentity,
+        report: &TaskReport,
+    ) -> Result<Finished, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        let request = FinishRequest {
+            who: who.clone(),
+            report: report.clone(),
+            reply,
+        };
+        self.batches
+            .finishes
+            .send(request, || {
+                let engine = self.detached();
+                move |batch| {
+                    let engine = engine.clone();
+                    async move { engine.finish_batch(batch).await }
+                }
+            })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    async fn take_batch(&self, batch: Vec<TakeRequest>) {
+        let mut groups: BTreeMap<Option<String>, Vec<TakeRequest>> = BTreeMap::new();
+        for request in batch {
+            groups
+                .entry(request.who.tenant_id.clone())
+                .or_default()
+                .push(request);
+        }
+        for (tenant, requests) in groups {
+            self.take_group(tenant.as_deref(), requests).await;
+        }
+    }
+
+    /// Claims for takes limited alike (to one tenant, or not), and answers each.
+    async fn take_group(&self, tenant: Option<&str>, mut waiting: Vec<TakeRequest>) {
+        let mut memo = Memo::default();
+        while !waiting.is_empty() {
             let now = now_ms();
             let lease_until = now + self.config.lease.as_millis() as i64;
-            let Some(claimed) = self
-                .store
-                .claim_job_task(&who.worker, who.tenant_id.as_deref(), now, lease_until)
-                .await?
-            else {
-                return Ok(None);
+            let workers: Vec<String> = waiting.iter().map(|r| r.who.worker.clone()).collect();
+            let claimed = match self.claim(&workers, tenant, now, lease_until).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    let message = e.to_string();
+                    for request in waiting {
+                        let _ = request
+                            .reply
+                            .send(Err(EngineError::Internal(message.clone())));
+                    }
+                    return;
+                }
             };
-            match self.assignment(&claimed).await? {
-                Ok(assignment) => return Ok(Some(assignment)),
-                Err(Unrunnable(why)) => {
-                    tracing::warn!(task = %claimed.task.id, %why, "task cannot run");
-                    let report = TaskReport {
-                        task_id: claimed.task.id.clone(),
-                        attempt: claimed.attempt,
-                        status: 1,
-                        stderr: why.clone(),
-                        log: vec![weft_model::TaskLogLine {
-                            at: now,
-                            level: "error".into(),
-                            line: why,
-                        }],
-                        ..TaskReport::default()
-                    };
-                    self.finish(who, &report).await?;
+            let (claimed, own_nodes) = claimed;
+            let mut requests = waiting.into_iter();
+            let mut again = Vec::new();
+            let mut failed = Vec::new();
+            for claim in &claimed {
+                let Some(request) = requests.next() else {
+                    break;
+                };
+                match self.assignment(claim, &own_nodes, &mut memo).await {
+                    Ok(Ok(assignment)) => {
+                        let _ = request.reply.send(Ok(Some(assignment)));
+                    }
+                    Ok(Err(Unrunnable(why))) => {
+                        tracing::warn!(task = %claim.task.id, %why, "task cannot run");
+                        failed.push((request.who.clone(), unrunnable_report(claim, why, now)));
+                        again.push(request);
+                    }
+                    Err(e) => {
+                        let _ = request.reply.send(Err(e));
+                    }
                 }
             }
+            for request in requests {
+                let _ = request.reply.send(Ok(None));
+            }
+            if failed.is_empty() {
+                return;
+            }
+            // those tasks fail on the spot; their slots take again
+            if let Err(e) = self.finish_reports(&failed).await {
+                let message = e.to_string();
+                for request in again {
+                    let _ = request
+                        .reply
+                        .send(Err(EngineError::Internal(message.clone())));
+                }
+                return;
+            }
+            waiting = again;
         }
+    }
+
+    /// Claims for `workers`, with the claimed tasks' nodes as they are now.
+    async fn claim(
+        &self,
+        workers: &[String],
+        tenant: Option<&str>,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<(Vec<ClaimedJobTask>, HashMap<String, NodeBody>), EngineError> {
+        let claimed = self
+            .store
+            .claim_job_tasks(workers, tenant, now, lease_until)
+            .await?;
+        let mut nodes = HashMap::new();
+        for claim in &claimed {
+            if let Some(body) = &claim.node_body {
+                nodes.insert(claim.task.node_id.clone(), parse::<NodeBody>("node", body)?);
+            }
+        }
+        Ok((claimed, nodes))
+    }
+
+    /// What a task's stage sees of its cluster: from the cache, or read now.
+    async fn view(&self, task: &JobTaskRow) -> Result<Arc<ClusterView>, EngineError> {
+        let stage = (task.job_id.clone(), task.stage);
+        if let Some(view) = self.views.get(&task.cluster_id, &stage) {
+            return Ok(view);
+        }
+        let cluster = self
+            .store
+            .get_cluster(&task.tenant_id, &task.cluster_id)
+            .await?
+            .ok_or_else(|| EngineError::Internal(format!("task {} has no cluster", task.id)))?;
+        let body: ClusterBody = parse("cluster", &cluster.body)?;
+        let mut nodes = BTreeMap::new();
+        let mut macro_nodes = Vec::new();
+        for row in self.store.cluster_nodes(&task.cluster_id).await? {
+            let node: NodeBody = parse("node", &row.body)?;
+            macro_nodes.push(weft_expand::Node {
+                id: row.id.clone(),
+                nodenum: node.properties.nodenum,
+                hostname: Some(node.properties.hostname.clone()),
+                ipaddresses: node.properties.ipaddresses.clone(),
+                services: node.properties.services.clone(),
+            });
+            nodes.insert(row.id, node.properties);
+        }
+        let view = Arc::new(ClusterView {
+            key: self.store.cluster_key(&task.cluster_id).await?,
+            sensitive: self.store.sensitive_fields(&task.cluster_id).await?,
+            cluster,
+            body,
+            nodes: Arc::new(nodes),
+            macro_nodes,
+        });
+        self.views.put(&task.cluster_id, stage, view.clone());
+        Ok(view)
     }
 
     async fn assignment(
         &self,
         claimed: &ClaimedJobTask,
+        own_nodes: &HashMap<String, NodeBody>,
+        memo: &mut Memo,
     ) -> Result<Result<TaskAssignment, Unrunnable>, EngineError> {
         let task = &claimed.task;
         let tenant = task.tenant_id.as_str();
-        let cluster = self
-            .store
-            .get_cluster(tenant, &task.cluster_id)
-            .await?
-            .ok_or_else(|| EngineError::Internal(format!("task {} has no cluster", task.id)))?;
-        let body: ClusterBody = parse("cluster", &cluster.body)?;
-        let nodes = self.store.cluster_nodes(&task.cluster_id).await?;
-        let mut node_bodies = BTreeMap::new();
-        for n in &nodes {
-            node_bodies.insert(n.id.clone(), parse::<NodeBody>("node", &n.body)?);
-        }
-        let Some(node) = node_bodies.get(&task.node_id).cloned() else {
+        let view = self.view(task).await?;
+        let body = &view.body;
+        let Some(node) = own_nodes.get(&task.node_id) else {
             return Ok(Err(Unrunnable(format!(
                 "node {} is not part of the cluster",
                 task.node_id
@@ -110,6 +379,7 @@ impl Engine {
         };
         let provider_spec = self
             .plugin_type(
+                memo,
                 tenant,
                 EntityKind::Providertypes,
                 &body.provider.providertype,
@@ -138,7 +408,7 @@ impl Engine {
                 .map(|a| (a.clone(), PluginKind::Automator))
                 .collect()
         } else {
-            let Some(definition) = self.service(tenant, &task.service).await? else {
+            let Some(definition) = self.service(memo, tenant, &task.service).await? else {
                 return Ok(Err(Unrunnable(format!(
                     "service '{}' is no longer in the catalog",
                     task.service
@@ -159,9 +429,9 @@ impl Engine {
         };
         let mut plugins = Vec::new();
         for (name, kind) in plugin_names {
-            match self.plugin_ref(tenant, &name, kind).await? {
+            match self.plugin_ref(memo, tenant, &name, kind).await? {
                 Ok(plugin) => plugins.push(plugin),
-                Err(why) => return Ok(Err(why)),
+                Err(why) => return Ok(Err(Unrunnable(why))),
             }
         }
 
@@ -169,20 +439,9 @@ impl Engine {
         let config = if is_provider_task || task.task_name == "BOOTSTRAP" {
             body.config.clone()
         } else {
-            let macro_nodes: Vec<weft_expand::Node> = nodes
-                .iter()
-                .filter_map(|n| node_bodies.get(&n.id).map(|b| (n, b)))
-                .map(|(n, b)| weft_expand::Node {
-                    id: n.id.clone(),
-                    nodenum: b.properties.nodenum,
-                    hostname: Some(b.properties.hostname.clone()),
-                    ipaddresses: b.properties.ipaddresses.clone(),
-                    services: b.properties.services.clone(),
-                })
-                .collect();
             let scope = weft_expand::Cluster {
-                nodes: &macro_nodes,
-                owner: &cluster.owner,
+                nodes: &view.macro_nodes,
+                owner: &view.cluster.owner,
                 this_node: Some(&task.node_id),
             };
             match weft_expand::expand_value(&Value::Object(body.config.clone()), &scope) {
@@ -206,19 +465,15 @@ impl Engine {
                 secrets.insert(name.clone(), text(value));
             }
         }
-        if is_provider_task
-            && let Some(sealed) = self.store.sensitive_fields(&task.cluster_id).await?
-        {
-            for (name, value) in self.open_fields(&task.cluster_id, &sealed)? {
+        if is_provider_task && let Some(sealed) = &view.sensitive {
+            for (name, value) in self.open_fields(&task.cluster_id, sealed)? {
                 secrets.insert(name, text(&value));
             }
         }
         // a provider puts the cluster's public key on the machines it creates (the private
         // half stays sealed on the host)
-        if is_provider_task
-            && let Some((public, _)) = self.store.cluster_key(&task.cluster_id).await?
-        {
-            provider_fields.insert(SSH_PUBLIC_KEY_FIELD.into(), public);
+        if is_provider_task && let Some((public, _)) = &view.key {
+            provider_fields.insert(SSH_PUBLIC_KEY_FIELD.into(), public.clone());
         }
         for (key, value) in [
             ("weft-tenant", tenant.to_string()),
@@ -244,7 +499,7 @@ impl Engine {
                 .get(POOL_FIELD)
                 .and_then(Value::as_str)
         {
-            match self.pool_for_task(tenant, name).await? {
+            match self.pool(memo, tenant, name).await? {
                 Ok((view, targets)) => {
                     provider_fields.insert(POOL_TASK_FIELD.into(), view);
                     pool = targets;
@@ -254,13 +509,9 @@ impl Engine {
         }
         let mut resources = Vec::new();
         for plugin in &plugins {
-            resources.extend(
-                self.store
-                    .live_resources(tenant, plugin.kind, &plugin.name)
-                    .await?,
-            );
+            resources.extend(self.resources(memo, tenant, plugin).await?);
         }
-        let ssh = self.ssh_endpoint(&cluster, &node, &plugins).await?;
+        let ssh = self.ssh_endpoint(&view, node, &plugins)?;
         Ok(Ok(TaskAssignment {
             task_id: task.id.clone(),
             job_id: task.job_id.clone(),
@@ -270,10 +521,7 @@ impl Engine {
             node_id: task.node_id.clone(),
             attempt: claimed.attempt,
             lease_until: claimed.lease_until,
-            nodes: node_bodies
-                .into_iter()
-                .map(|(id, b)| (id, b.properties))
-                .collect(),
+            nodes: view.nodes.clone(),
             config,
             provider_fields,
             service,
@@ -289,9 +537,9 @@ impl Engine {
     /// The node's SSH endpoint, when a plugin of the task may use SSH and the node has an
     /// address: `ipaddresses.access_v4` and the port in result `ssh_port` (default 22), the
     /// pinned key from result `ssh_host_key`.
-    async fn ssh_endpoint(
+    fn ssh_endpoint(
         &self,
-        cluster: &ClusterRow,
+        view: &ClusterView,
         node: &NodeBody,
         plugins: &[PluginRef],
     ) -> Result<Option<SshEndpoint>, EngineError> {
@@ -309,10 +557,12 @@ impl Engine {
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             })
             .unwrap_or(22);
-        let Some((_, sealed)) = self.store.cluster_key(&cluster.id).await? else {
+        let Some((_, sealed)) = &view.key else {
             return Ok(None);
         };
-        let private = self.vault.open_string(&key_context(&cluster.id), &sealed)?;
+        let private = self
+            .vault
+            .open_string(&key_context(&view.cluster.id), sealed)?;
         Ok(Some(SshEndpoint {
             user: node
                 .properties
@@ -332,26 +582,42 @@ impl Engine {
     /// The latest version of the plugin named `name`: the tenant's own, or else the global one.
     async fn plugin_ref(
         &self,
+        memo: &mut Memo,
         tenant: &str,
         name: &str,
         kind: PluginKind,
-    ) -> Result<Result<PluginRef, Unrunnable>, EngineError> {
+    ) -> Result<Result<PluginRef, String>, EngineError> {
+        let key = (tenant.to_string(), name.to_string(), kind);
+        if let Some(found) = memo.plugins.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = self.find_plugin(tenant, name, kind).await?;
+        memo.plugins.insert(key, found.clone());
+        Ok(found)
+    }
+
+    async fn find_plugin(
+        &self,
+        tenant: &str,
+        name: &str,
+        kind: PluginKind,
+    ) -> Result<Result<PluginRef, String>, EngineError> {
         for owner in [tenant, self.superadmin_tenant_id.as_str()] {
             match self.store.get_plugin(owner, name, None).await {
                 Ok(record) => {
                     if record.kind != kind {
-                        return Ok(Err(Unrunnable(format!(
+                        return Ok(Err(format!(
                             "plugin '{name}' is a {}, not a {}",
                             record.kind.as_str(),
                             kind.as_str()
-                        ))));
+                        )));
                     }
                     if record.status != PluginStatus::Active {
-                        return Ok(Err(Unrunnable(format!(
+                        return Ok(Err(format!(
                             "plugin '{name}' version {} is {}",
                             record.version,
                             record.status.as_str()
-                        ))));
+                        )));
                     }
                     return Ok(Ok(PluginRef {
                         name: record.name,
@@ -365,39 +631,91 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(Err(Unrunnable(format!(
+        Ok(Err(format!(
             "no plugin component is registered for type '{name}'"
-        ))))
+        )))
     }
 
     async fn plugin_type(
         &self,
+        memo: &mut Memo,
         tenant: &str,
         kind: EntityKind,
         name: &str,
     ) -> Result<Option<PluginTypeSpec>, EngineError> {
+        let key = (tenant.to_string(), kind.as_str(), name.to_string());
+        if let Some(found) = memo.plugin_types.get(&key) {
+            return Ok(found.clone());
+        }
+        let mut found = None;
         for owner in [tenant, self.superadmin_tenant_id.as_str()] {
             match self.store.get_entity(owner, kind, name, None).await {
                 Ok(stored) => {
-                    return Ok(serde_json::from_value(stored.to_json()).ok());
+                    found = serde_json::from_value(stored.to_json()).ok();
+                    break;
                 }
                 Err(weft_store::StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(None)
+        memo.plugin_types.insert(key, found.clone());
+        Ok(found)
     }
 
-    async fn service(&self, tenant: &str, name: &str) -> Result<Option<Service>, EngineError> {
-        match self
+    async fn service(
+        &self,
+        memo: &mut Memo,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<Service>, EngineError> {
+        let key = (tenant.to_string(), name.to_string());
+        if let Some(found) = memo.services.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = match self
             .store
             .get_entity(tenant, EntityKind::Services, name, None)
             .await
         {
-            Ok(stored) => Ok(serde_json::from_value(stored.to_json()).ok()),
-            Err(weft_store::StoreError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.into()),
+            Ok(stored) => serde_json::from_value(stored.to_json()).ok(),
+            Err(weft_store::StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        memo.services.insert(key, found.clone());
+        Ok(found)
+    }
+
+    async fn resources(
+        &self,
+        memo: &mut Memo,
+        tenant: &str,
+        plugin: &PluginRef,
+    ) -> Result<Vec<ResourceRef>, EngineError> {
+        let key = (tenant.to_string(), plugin.kind, plugin.name.clone());
+        if let Some(found) = memo.resources.get(&key) {
+            return Ok(found.clone());
         }
+        let found = self
+            .store
+            .live_resources(tenant, plugin.kind, &plugin.name)
+            .await?;
+        memo.resources.insert(key, found.clone());
+        Ok(found)
+    }
+
+    async fn pool(
+        &self,
+        memo: &mut Memo,
+        tenant: &str,
+        name: &str,
+    ) -> Result<PoolForTask, EngineError> {
+        let key = (tenant.to_string(), name.to_string());
+        if let Some(found) = memo.pools.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = self.pool_for_task(tenant, name).await?;
+        memo.pools.insert(key, found.clone());
+        Ok(found)
     }
 
     /// Keeps a worker's lease on a task.
@@ -433,70 +751,94 @@ impl Engine {
         Ok(())
     }
 
-    /// Takes a worker's report; the job moves on.
-    pub async fn finish(
-        &self,
-        who: &WorkerIdentity,
-        report: &TaskReport,
-    ) -> Result<Finished, EngineError> {
-        let now = now_ms();
-        let end = AttemptEnd {
-            success: report.status == 0,
-            stdout: report.stdout.clone(),
-            stderr: report.stderr.clone(),
-            log: report
-                .log
-                .iter()
-                .map(|l| (l.at, l.level.clone(), l.line.clone()))
-                .collect(),
-        };
-        let merge = |node: &NodeRow| -> Option<String> {
-            let mut body: NodeBody = parse("node", &node.body).ok()?;
-            // results merge for failures too (Coopr); addresses and hostname only on success
-            for (k, v) in &report.result {
-                body.provisioner_results.insert(k.clone(), v.clone());
-            }
-            if let Some(key) = report.host_keys.values().next() {
-                body.provisioner_results
-                    .insert("ssh_host_key".into(), Value::String(key.clone()));
-            }
-            if report.status == 0 {
-                for (k, v) in &report.ipaddresses {
-                    body.properties.ipaddresses.insert(k.clone(), v.clone());
-                }
-                if let Some(hostname) = &report.hostname {
-                    body.properties.hostname = hostname.clone();
+    async fn finish_batch(&self, batch: Vec<FinishRequest>) {
+        let reports: Vec<(WorkerIdentity, TaskReport)> = batch
+            .iter()
+            .map(|r| (r.who.clone(), r.report.clone()))
+            .collect();
+        match self.finish_reports(&reports).await {
+            Ok(results) => {
+                for (request, result) in batch.into_iter().zip(results) {
+                    let _ = request.reply.send(Ok(result));
                 }
             }
-            Some(to_json(&body))
-        };
-        let job = self
-            .store
-            .finish_job_task(
-                &who.worker,
-                &report.task_id,
-                report.attempt,
-                &end,
-                now,
-                merge,
-            )
-            .await?;
-        let Ok(job_id) = job else {
-            return Ok(Finished::LeaseLost);
-        };
-        if let Some((name, version)) = &report.quarantine {
-            self.quarantine(&report.task_id, name, *version).await;
+            Err(e) => {
+                let message = e.to_string();
+                for request in batch {
+                    let _ = request
+                        .reply
+                        .send(Err(EngineError::Internal(message.clone())));
+                }
+            }
         }
-        self.advance(&job_id).await?;
-        Ok(Finished::Accepted)
+    }
+
+    /// Applies reports in one transaction, then quarantines what they ask and runs a
+    /// scheduling step of each job that needs one. One answer per report, in order.
+    async fn finish_reports(
+        &self,
+        reports: &[(WorkerIdentity, TaskReport)],
+    ) -> Result<Vec<Finished>, EngineError> {
+        let now = now_ms();
+        let ends: Vec<AttemptEnd> = reports
+            .iter()
+            .map(|(_, report)| AttemptEnd {
+                success: report.status == 0,
+                stdout: report.stdout.clone(),
+                stderr: report.stderr.clone(),
+                log: report
+                    .log
+                    .iter()
+                    .map(|l| (l.at, l.level.clone(), l.line.clone()))
+                    .collect(),
+            })
+            .collect();
+        let inputs: Vec<FinishInput<'_>> = reports
+            .iter()
+            .zip(&ends)
+            .map(|((who, report), end)| FinishInput {
+                worker: &who.worker,
+                task_id: &report.task_id,
+                attempt: report.attempt,
+                end,
+            })
+            .collect();
+        let merge = |i: usize, body: &str| merge_report(&reports[i].1, body);
+        // one transaction: a failure wrote nothing, and one try more meets a passing conflict
+        // (another replica's batch on the same job) on its own
+        let outcome = match self.store.finish_job_tasks(&inputs, now, merge).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(error = %e, reports = inputs.len(), "finishing a batch failed; trying once more");
+                self.store
+                    .finish_job_tasks(&inputs, now_ms(), merge)
+                    .await?
+            }
+        };
+        let mut answers = Vec::with_capacity(reports.len());
+        for ((_, report), result) in reports.iter().zip(&outcome.results) {
+            match result {
+                Ok(done) => {
+                    if let Some((name, version)) = &report.quarantine {
+                        self.quarantine(&done.tenant_id, name, *version).await;
+                    }
+                    answers.push(Finished::Accepted);
+                }
+                Err(_) => answers.push(Finished::LeaseLost),
+            }
+        }
+        // the reports are on record; a step that fails now is taken by the janitor's sweep
+        for job in &outcome.advance {
+            if let Err(e) = self.advance(job).await {
+                tracing::warn!(%job, error = %e, "a scheduling step failed; the janitor retries it");
+            }
+        }
+        Ok(answers)
     }
 
     /// Marks a plugin version quarantined, wherever it is registered.
-    async fn quarantine(&self, task_id: &str, name: &str, version: i64) {
-        let Ok(Some((tenant, _))) = self.store.task_owner(task_id).await else {
-            return;
-        };
-        for owner in [tenant.as_str(), self.superadmin_tenant_id.as_str()] {
+    async fn quarantine(&self, tenant: &str, name: &str, version: i64) {
+        for owner in [tenant, self.superadmin_tenant_id.as_str()] {
             if self
                 .store
                 .set_plugin_status(owner, name, version, PluginStatus::Quarantined)

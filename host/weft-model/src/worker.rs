@@ -3,6 +3,7 @@
 //! processes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -74,9 +75,10 @@ pub struct TaskAssignment {
     pub attempt: i64,
     /// The lease ends here (ms since the epoch) unless the worker heartbeats.
     pub lease_until: i64,
-    /// Every node of the cluster, the task's included, by id.
+    /// Every node of the cluster, the task's included, by id; the tasks of one stage share one
+    /// copy.
     #[schema(value_type = Object)]
-    pub nodes: BTreeMap<String, NodeProperties>,
+    pub nodes: Arc<BTreeMap<String, NodeProperties>>,
     /// The cluster config as JSON, macros expanded for this node (service tasks).
     #[schema(value_type = Object)]
     pub config: Map<String, Value>,

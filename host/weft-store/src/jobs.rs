@@ -1,5 +1,5 @@
-//! Jobs and their tasks: reading them, advancing a job in one locked transaction, claiming a
-//! task for a worker (the attempt is written before the worker can run it), and finishing it.
+//! Jobs and their tasks: reading them, advancing a job in one locked transaction, heartbeats,
+//! timeouts and logs. Claims and finishes, the hot path, are in `batch.rs`.
 //!
 //! [`Store::advance_job`] takes the job's lock (an update of its row: a row lock on PostgreSQL,
 //! the write lock on SQLite), hands a snapshot to the engine's pure scheduling function and
@@ -8,9 +8,9 @@
 
 use sqlx::FromRow;
 
-use crate::clusters::{JOB_COLUMNS, JobRow, JobTaskRow, NodeRow, TASK_COLUMNS, insert_task};
+use crate::clusters::{JOB_COLUMNS, JobRow, JobTaskRow, TASK_COLUMNS, insert_task};
 use crate::queue::LeaseLost;
-use crate::{Backend, Result, Store, StoreError, execute, on_pool};
+use crate::{Result, Store, StoreError, execute, on_pool};
 
 /// What the scheduler sees of a job.
 #[derive(Debug, Clone)]
@@ -82,6 +82,10 @@ pub struct ClaimedJobTask {
     pub task: JobTaskRow,
     pub attempt: i64,
     pub lease_until: i64,
+    /// The worker slot that holds the claim.
+    pub worker: String,
+    /// The task's node's body as it was at the claim; none if the node is gone.
+    pub node_body: Option<String>,
 }
 
 /// How an attempt ended, as its worker reports it.
@@ -134,26 +138,7 @@ pub fn tail(text: &str, limit: usize) -> String {
     }
 }
 
-const ACTION_OUTPUT_CHARS: usize = 2048;
-
-/// Claims: like the plain queue's, but a tenant may have at most `tenants.workers` tasks
-/// claimed at once, and the worker may be limited to one tenant.
-const CLAIM: &str = "UPDATE task_queue SET state = 'claimed', worker = $1, lease_until = $2, \
-     claimed_at = $3, attempts = attempts + 1 \
-     WHERE id = (SELECT q.id FROM task_queue q \
-        WHERE q.state = 'queued' AND q.not_before <= $3 AND q.tenant_id = ( \
-            SELECT r.tenant_id FROM task_queue r JOIN tenants t ON t.id = r.tenant_id \
-            LEFT JOIN (SELECT tenant_id, COUNT(*) AS claimed FROM task_queue \
-                       WHERE state = 'claimed' GROUP BY tenant_id) c ON c.tenant_id = r.tenant_id \
-            WHERE r.state = 'queued' AND r.not_before <= $3 AND ($4 IS NULL OR r.tenant_id = $4) \
-            AND COALESCE(c.claimed, 0) < t.workers \
-            GROUP BY r.tenant_id, c.claimed \
-            ORDER BY COALESCE(c.claimed, 0), MIN(r.enqueued_at) \
-            LIMIT 1) \
-        ORDER BY q.enqueued_at, q.id \
-        LIMIT 1 LOCKING) \
-     AND state = 'queued' \
-     RETURNING id, payload, lease_until";
+pub(crate) const ACTION_OUTPUT_CHARS: usize = 2048;
 
 impl Store {
     pub async fn get_job(&self, tenant_id: &str, id: &str) -> Result<Option<JobRow>> {
@@ -292,6 +277,7 @@ impl Store {
     where
         F: FnOnce(&JobSnapshot) -> JobChanges,
     {
+        let _turn = self.write_turn().await;
         on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
@@ -332,6 +318,7 @@ impl Store {
                 };
                 let changes = decide(&snapshot);
                 if changes.is_empty() {
+                    count_stage_pending!(tx, job_id);
                     tx.commit().await?;
                     return Ok(changes);
                 }
@@ -419,97 +406,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                count_stage_pending!(tx, job_id);
                 tx.commit().await?;
                 Ok::<JobChanges, StoreError>(changes)
             }
             .await
         })
-    }
-
-    /// Claims the next ready task for `worker` (of `tenant_id` only, when given) until
-    /// `lease_until`, and writes its attempt (the node's action history entry) in the same
-    /// transaction, so an attempt is on record before any plugin runs it.
-    pub async fn claim_job_task(
-        &self,
-        worker: &str,
-        tenant_id: Option<&str>,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Option<ClaimedJobTask>> {
-        let sql = match self.backend {
-            Backend::Postgres(_) => CLAIM.replace("LOCKING", "FOR UPDATE SKIP LOCKED"),
-            Backend::Sqlite(_) => CLAIM.replace("LOCKING", ""),
-        };
-        for _ in 0..5 {
-            let claimed: Option<ClaimedJobTask> = on_pool!(self, |pool| {
-                async {
-                    let mut tx = pool.begin().await?;
-                    let row: Option<(String, String, i64)> = sqlx::query_as(&sql)
-                        .bind(worker)
-                        .bind(lease_until)
-                        .bind(now)
-                        .bind(tenant_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let Some((_queue_id, task_id, lease_until)) = row else {
-                        tx.commit().await?;
-                        return Ok::<_, StoreError>(None);
-                    };
-                    let task: JobTaskRow = sqlx::query_as(&format!(
-                        "SELECT {TASK_COLUMNS} FROM job_tasks WHERE id = $1"
-                    ))
-                    .bind(&task_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let attempt: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM node_actions WHERE task_id = $1",
-                    )
-                    .bind(&task_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let attempt = attempt + 1;
-                    sqlx::query(
-                        "INSERT INTO node_actions (task_id, attempt, node_id, cluster_id, service, action, \
-                         submit_time, status_time, status, stdout, stderr) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'in_progress', '', '')",
-                    )
-                    .bind(&task_id)
-                    .bind(attempt)
-                    .bind(&task.node_id)
-                    .bind(&task.cluster_id)
-                    .bind(&task.service)
-                    .bind(&task.task_name)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(Some(ClaimedJobTask {
-                        task,
-                        attempt,
-                        lease_until,
-                    }))
-                }
-                .await
-            })?;
-            if claimed.is_some() || !self.has_ready_job_task(tenant_id, now).await? {
-                return Ok(claimed);
-            }
-        }
-        Ok(None)
-    }
-
-    async fn has_ready_job_task(&self, tenant_id: Option<&str>, now: i64) -> Result<bool> {
-        let count: i64 = on_pool!(self, |pool| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM task_queue q JOIN tenants t ON t.id = q.tenant_id \
-             WHERE q.state = 'queued' AND q.not_before <= $1 AND ($2 IS NULL OR q.tenant_id = $2) \
-             AND t.workers > (SELECT COUNT(*) FROM task_queue c WHERE c.tenant_id = q.tenant_id \
-                              AND c.state = 'claimed')"
-        )
-        .bind(now)
-        .bind(tenant_id)
-        .fetch_one(pool)
-        .await)?;
-        Ok(count > 0)
     }
 
     /// Extends the lease of a claimed task.
@@ -535,71 +437,6 @@ impl Store {
             Ok(())
         } else {
             Err(LeaseLost(task_id.to_string()))
-        })
-    }
-
-    /// Ends `worker`'s attempt at a task if it still holds the lease: the queue row goes, the
-    /// task and the node's history entry get their status, the log its lines, and the node's
-    /// body becomes `merge(old body)`. Answers the job id, or [`LeaseLost`] (nothing written).
-    pub async fn finish_job_task<M>(
-        &self,
-        worker: &str,
-        task_id: &str,
-        attempt: i64,
-        end: &AttemptEnd,
-        now: i64,
-        merge: M,
-    ) -> Result<Result<String, LeaseLost>>
-    where
-        M: FnOnce(&NodeRow) -> Option<String>,
-    {
-        on_pool!(self, |pool| {
-            async {
-                let mut tx = pool.begin().await?;
-                let removed = sqlx::query(
-                    "DELETE FROM task_queue WHERE payload = $1 AND worker = $2 AND state = 'claimed' \
-                     AND lease_until >= $3",
-                )
-                .bind(task_id)
-                .bind(worker)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if removed == 0 {
-                    return Ok::<_, StoreError>(Err(LeaseLost(task_id.to_string())));
-                }
-                let status = if end.success { "complete" } else { "failed" };
-                let task: JobTaskRow = sqlx::query_as(&format!(
-                    "UPDATE job_tasks SET status = $2, failures = failures + $3, status_time = $4 \
-                     WHERE id = $1 RETURNING {TASK_COLUMNS}"
-                ))
-                .bind(task_id)
-                .bind(status)
-                .bind(i64::from(!end.success))
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                end_attempt!(tx, task_id, attempt, status, end, now);
-                let node: Option<NodeRow> = sqlx::query_as(
-                    "SELECT id, cluster_id, tenant_id, nodenum, body FROM nodes WHERE id = $1",
-                )
-                .bind(&task.node_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(node) = node
-                    && let Some(body) = merge(&node)
-                {
-                    sqlx::query("UPDATE nodes SET body = $2 WHERE id = $1")
-                        .bind(&node.id)
-                        .bind(body)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(Ok(task.job_id))
-            }
-            .await
         })
     }
 
@@ -800,3 +637,19 @@ macro_rules! end_attempt {
     }};
 }
 use end_attempt;
+
+/// Sets a job's `stage_pending` inside `$tx` from its tasks: those of the current stage not
+/// complete, replaced or dropped. The last statement of every scheduling step.
+macro_rules! count_stage_pending {
+    ($tx:expr, $job_id:expr) => {{
+        sqlx::query(
+            "UPDATE jobs SET stage_pending = (SELECT COUNT(*) FROM job_tasks t \
+             WHERE t.job_id = jobs.id AND t.stage = jobs.current_stage \
+             AND t.status NOT IN ('complete', 'replaced', 'dropped')) WHERE id = $1",
+        )
+        .bind($job_id)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+use count_stage_pending;

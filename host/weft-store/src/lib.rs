@@ -10,6 +10,7 @@
 //! is given; the catalog rules live in `weft-catalog` and are applied before a write.
 
 mod audit;
+mod batch;
 mod catalog;
 mod clusters;
 mod error;
@@ -31,6 +32,7 @@ use sqlx::sqlite::{
 };
 
 pub use audit::AuditEntry;
+pub use batch::{FinishInput, FinishOutcome, FinishedTask};
 pub use catalog::{NamedBody, StoredEntity};
 pub use clusters::{ClusterRow, JobRow, JobTaskRow, NewCluster, NewJob, NodeRow, QuotaCheck};
 pub use error::StoreError;
@@ -80,6 +82,9 @@ enum Backend {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// SQLite has one writer at a time, and a writer that finds the lock taken sleeps (1 ms,
+    /// then longer) before it tries again. The engine's busy transactions queue here instead.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -122,7 +127,19 @@ impl Store {
                 redact_url(url)
             )));
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            writer: Default::default(),
+        })
+    }
+
+    /// Held around the engine's frequent write transactions: on SQLite they take turns in
+    /// the process instead of sleeping on the database's lock; PostgreSQL needs no turn.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite(_) => Some(self.writer.lock().await),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// `"sqlite"` or `"postgres"`.

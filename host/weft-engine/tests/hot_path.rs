@@ -1,0 +1,238 @@
+//! The engine's hot path: takes and finishes that arrive together are claimed and applied
+//! together, and each caller still gets exactly its own answer. Every test runs on SQLite and
+//! on PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use support::{Setup, create, setup, tenant};
+use tokio::sync::Barrier;
+use weft_engine::{Engine, Finished, WorkerIdentity};
+use weft_model::{TaskAssignment, TaskReport};
+use weft_testkit::{Backend, both_backends};
+
+both_backends!(
+    concurrent_takes_share_the_queue_under_each_tenants_cap,
+    reports_that_arrive_together_each_get_their_own_answer,
+    many_slots_run_a_create_to_the_end_with_one_attempt_per_task,
+);
+
+fn who(name: &str) -> WorkerIdentity {
+    WorkerIdentity {
+        worker: name.into(),
+        tenant_id: None,
+    }
+}
+
+fn ok(task: &TaskAssignment) -> TaskReport {
+    TaskReport {
+        task_id: task.task_id.clone(),
+        attempt: task.attempt,
+        status: 0,
+        ..TaskReport::default()
+    }
+}
+
+/// `count` takes started at the same moment, by workers `w0`, `w1`...
+async fn take_together(engine: &Engine, count: usize) -> Vec<Option<TaskAssignment>> {
+    let barrier = Arc::new(Barrier::new(count));
+    let takes: Vec<_> = (0..count)
+        .map(|i| {
+            let (engine, barrier) = (engine.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                engine.take(&who(&format!("w{i}"))).await.unwrap()
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for take in takes {
+        out.push(take.await.unwrap());
+    }
+    out
+}
+
+/// Reports finished at the same moment, each by its worker; the answers in order.
+async fn finish_together(engine: &Engine, reports: Vec<(String, TaskReport)>) -> Vec<Finished> {
+    let barrier = Arc::new(Barrier::new(reports.len()));
+    let finishes: Vec<_> = reports
+        .into_iter()
+        .map(|(worker, report)| {
+            let (engine, barrier) = (engine.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                engine.finish(&who(&worker), &report).await.unwrap()
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for finish in finishes {
+        out.push(finish.await.unwrap());
+    }
+    out
+}
+
+async fn concurrent_takes_share_the_queue_under_each_tenants_cap(backend: Backend) {
+    let Setup {
+        db: _db,
+        store,
+        engine,
+    } = setup(backend).await;
+    let small = tenant(&store, "small", 3).await;
+    let large = tenant(&store, "large", 50).await;
+    create(&engine, &small, "s", 10).await;
+    create(&engine, &large, "l", 10).await;
+
+    // 20 takers, 10 CREATE tasks in each tenant, room for 3 of the small tenant's
+    let taken = take_together(&engine, 20).await;
+    let mut by_tenant: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for task in taken.iter().flatten() {
+        *by_tenant.entry(task.tenant_id.clone()).or_default() += 1;
+        assert!(
+            ids.insert(task.task_id.clone()),
+            "{} taken twice",
+            task.task_id
+        );
+        assert_eq!(task.task_name, "CREATE");
+        assert_eq!(task.attempt, 1);
+    }
+    assert_eq!(by_tenant.get(&small), Some(&3), "{by_tenant:?}");
+    assert_eq!(by_tenant.get(&large), Some(&10), "{by_tenant:?}");
+    assert_eq!(taken.iter().filter(|t| t.is_none()).count(), 7);
+
+    // the tasks of one stage share one view of the cluster's nodes
+    let large_tasks: Vec<&TaskAssignment> = taken
+        .iter()
+        .flatten()
+        .filter(|t| t.tenant_id == large)
+        .collect();
+    assert_eq!(large_tasks[0].nodes.len(), 10);
+    assert!(
+        large_tasks
+            .iter()
+            .all(|t| Arc::ptr_eq(&t.nodes, &large_tasks[0].nodes)),
+        "every task of the stage holds the same node map"
+    );
+}
+
+async fn reports_that_arrive_together_each_get_their_own_answer(backend: Backend) {
+    let Setup {
+        db: _db,
+        store,
+        engine,
+    } = setup(backend).await;
+    let tenant = tenant(&store, "acme", 50).await;
+    let cluster = create(&engine, &tenant, "c", 10).await;
+    let taken: Vec<(String, TaskAssignment)> = take_together(&engine, 10)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (format!("w{i}"), t.unwrap()))
+        .collect();
+
+    // nine reports, one from a worker that does not hold the task, one sent twice
+    let mut reports: Vec<(String, TaskReport)> = taken[..9]
+        .iter()
+        .map(|(worker, task)| (worker.clone(), ok(task)))
+        .collect();
+    reports.push(("intruder".into(), ok(&taken[9].1)));
+    reports.push((taken[0].0.clone(), ok(&taken[0].1)));
+    let answers = finish_together(&engine, reports).await;
+    assert!(answers[1..8].iter().all(|a| *a == Finished::Accepted));
+    assert_eq!(answers[9], Finished::LeaseLost, "not the intruder's task");
+    let twice = [answers[0], answers[10]];
+    assert!(
+        twice.contains(&Finished::Accepted) && twice.contains(&Finished::LeaseLost),
+        "a report sent twice counts once: {twice:?}"
+    );
+
+    // the stage is not over while its last task runs
+    assert!(engine.take(&who("early")).await.unwrap().is_none());
+    let (worker, last) = &taken[9];
+    assert_eq!(
+        engine.finish(&who(worker), &ok(last)).await.unwrap(),
+        Finished::Accepted
+    );
+    // and its last report opens the next stage at once
+    let next = engine.take(&who("next")).await.unwrap().unwrap();
+    assert_eq!(next.task_name, "CONFIRM");
+
+    // every node's CREATE is on record once, complete
+    for node in store.cluster_nodes(&cluster).await.unwrap() {
+        let actions = store.node_actions(&node.id).await.unwrap();
+        let creates: Vec<&str> = actions
+            .iter()
+            .filter(|a| a.action == "CREATE")
+            .map(|a| a.status.as_str())
+            .collect();
+        assert_eq!(creates, ["complete"], "node {}", node.id);
+    }
+}
+
+async fn many_slots_run_a_create_to_the_end_with_one_attempt_per_task(backend: Backend) {
+    let Setup {
+        db: _db,
+        store,
+        engine,
+    } = setup(backend).await;
+    let tenant = tenant(&store, "acme", 100).await;
+    let cluster = create(&engine, &tenant, "c", 40).await;
+    let slots: Vec<_> = (0..16)
+        .map(|slot| {
+            let (engine, store, tenant, cluster) = (
+                engine.clone(),
+                store.clone(),
+                tenant.clone(),
+                cluster.clone(),
+            );
+            tokio::spawn(async move {
+                let me = who(&format!("slot{slot}"));
+                loop {
+                    match engine.take(&me).await.unwrap() {
+                        Some(task) => {
+                            let answer = engine.finish(&me, &ok(&task)).await.unwrap();
+                            assert_eq!(answer, Finished::Accepted);
+                        }
+                        None => {
+                            let row = store.get_cluster(&tenant, &cluster).await.unwrap().unwrap();
+                            if row.status == "active" {
+                                return;
+                            }
+                            let _ = tokio::time::timeout(
+                                std::time::Duration::from_millis(20),
+                                engine.queued(),
+                            )
+                            .await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let all = async {
+        for slot in slots {
+            slot.await.unwrap();
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), all)
+        .await
+        .expect("the cluster became active");
+    for node in store.cluster_nodes(&cluster).await.unwrap() {
+        let actions: Vec<(String, i64, String)> = store
+            .node_actions(&node.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.action, a.attempt, a.status))
+            .collect();
+        let expected: Vec<(String, i64, String)> = ["CREATE", "CONFIRM", "BOOTSTRAP"]
+            .into_iter()
+            .map(|a| (a.to_string(), 1, "complete".to_string()))
+            .collect();
+        assert_eq!(actions, expected, "node {}", node.id);
+    }
+}
