@@ -53,7 +53,9 @@ pub(crate) async fn record(
     let response = next.run(request).await;
     if let Some((tenant_id, actor)) = slot.take() {
         let entry = weft_store::AuditEntry {
-            id: uuid::Uuid::new_v4().to_string(),
+            // time-ordered and increasing within the process: entries of one millisecond
+            // still list newest first
+            id: uuid::Uuid::now_v7().to_string(),
             tenant_id,
             actor,
             method: method.to_string(),
