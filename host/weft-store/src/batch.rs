@@ -8,10 +8,10 @@
 //! `stage_pending`, and only a finish that ends the stage (or fails, or meets a job that is no
 //! longer simply running) asks for a whole scheduling step ([`Store::advance_job`]).
 //!
-//! Every transaction here writes before it reads: SQLite lets a transaction that has read take
-//! the write lock only if no other writer committed in between, so a read first would fail
-//! under load ("database is locked"). The choice of tenants is read before the transaction
-//! and re-checked by the claim itself (`state = 'queued'`).
+//! On SQLite a transaction that has read may take the write lock only if no other writer
+//! committed in between, so a read first would fail under load ("database is locked"): a
+//! finish writes first, and a claim, which reads the tenants' counts first, begins `IMMEDIATE`
+//! (with the write lock). Both take the process's write turn ([`Store::write_turn`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
