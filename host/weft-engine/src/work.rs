@@ -249,8 +249,8 @@ impl Engine {
             let now = now_ms();
             let lease_until = now + self.config.lease.as_millis() as i64;
             let workers: Vec<String> = waiting.iter().map(|r| r.who.worker.clone()).collect();
-            let claimed = match self.claim(&workers, tenant, now, lease_until).await {
-                Ok(claimed) => claimed,
+            let (claimed, own_nodes) = match self.claim(&workers, tenant, now, lease_until).await {
+                Ok(found) => found,
                 Err(e) => {
                     let message = e.to_string();
                     for request in waiting {
@@ -261,7 +261,6 @@ impl Engine {
                     return;
                 }
             };
-            let (claimed, own_nodes) = claimed;
             let mut requests = waiting.into_iter();
             let mut again = Vec::new();
             let mut failed = Vec::new();
@@ -290,6 +289,8 @@ impl Engine {
                 return;
             }
             // those tasks fail on the spot; their slots take again
+            let failed: Vec<(&WorkerIdentity, &TaskReport)> =
+                failed.iter().map(|(who, report)| (who, report)).collect();
             if let Err(e) = self.finish_reports(&failed).await {
                 let message = e.to_string();
                 for request in again {
@@ -752,10 +753,8 @@ impl Engine {
     }
 
     async fn finish_batch(&self, batch: Vec<FinishRequest>) {
-        let reports: Vec<(WorkerIdentity, TaskReport)> = batch
-            .iter()
-            .map(|r| (r.who.clone(), r.report.clone()))
-            .collect();
+        let reports: Vec<(&WorkerIdentity, &TaskReport)> =
+            batch.iter().map(|r| (&r.who, &r.report)).collect();
         match self.finish_reports(&reports).await {
             Ok(results) => {
                 for (request, result) in batch.into_iter().zip(results) {
@@ -777,7 +776,7 @@ impl Engine {
     /// scheduling step of each job that needs one. One answer per report, in order.
     async fn finish_reports(
         &self,
-        reports: &[(WorkerIdentity, TaskReport)],
+        reports: &[(&WorkerIdentity, &TaskReport)],
     ) -> Result<Vec<Finished>, EngineError> {
         let now = now_ms();
         let ends: Vec<AttemptEnd> = reports
@@ -803,7 +802,7 @@ impl Engine {
                 end,
             })
             .collect();
-        let merge = |i: usize, body: &str| merge_report(&reports[i].1, body);
+        let merge = |i: usize, body: &str| merge_report(reports[i].1, body);
         // one transaction: a failure wrote nothing, and one try more meets a passing conflict
         // (another replica's batch on the same job) on its own
         let outcome = match self.store.finish_job_tasks(&inputs, now, merge).await {

@@ -225,16 +225,10 @@ impl Store {
                     }
                     query.fetch_all(&mut *tx).await?
                 };
-                let mut extra: HashMap<String, (Option<String>, i64)> = HashMap::new();
-                let tasks: Vec<JobTaskRow> = found
+                let mut tasks: HashMap<String, ClaimedRow> = found
                     .into_iter()
-                    .map(|row| {
-                        extra.insert(row.task.id.clone(), (row.node_body, row.attempts));
-                        row.task
-                    })
+                    .map(|row| (row.task.id.clone(), row))
                     .collect();
-                let mut tasks: HashMap<String, JobTaskRow> =
-                    tasks.into_iter().map(|t| (t.id.clone(), t)).collect();
                 // a queue row whose task is gone (its cluster was removed) leaves the queue
                 let orphans: Vec<&str> = rows
                     .iter()
@@ -252,7 +246,7 @@ impl Store {
                     }
                     query.execute(&mut *tx).await?;
                 }
-                let claimed: Vec<(String, JobTaskRow)> = rows
+                let claimed: Vec<(String, ClaimedRow)> = rows
                     .into_iter()
                     .filter_map(|(queue, task)| tasks.remove(&task).map(|t| (queue, t)))
                     .collect();
@@ -280,10 +274,7 @@ impl Store {
                     query.execute(&mut *tx).await?;
                 }
                 // the new attempts on record
-                let attempts: Vec<i64> = claimed
-                    .iter()
-                    .map(|(_, t)| extra.get(&t.id).map(|e| e.1).unwrap_or(0) + 1)
-                    .collect();
+                let attempts: Vec<i64> = claimed.iter().map(|(_, row)| row.attempts + 1).collect();
                 for chunk in claimed
                     .iter()
                     .zip(&attempts)
@@ -310,7 +301,7 @@ impl Store {
                          action, submit_time, status_time, status, stdout, stderr) VALUES {values}"
                     );
                     let mut query = sqlx::query(&sql).bind(now);
-                    for ((_, task), attempt) in chunk {
+                    for ((_, ClaimedRow { task, .. }), attempt) in chunk {
                         query = query
                             .bind(task.id.as_str())
                             .bind(**attempt)
@@ -326,9 +317,9 @@ impl Store {
                     .into_iter()
                     .zip(attempts)
                     .zip(workers)
-                    .map(|(((_, task), attempt), worker)| ClaimedJobTask {
-                        node_body: extra.remove(&task.id).and_then(|e| e.0),
-                        task,
+                    .map(|(((_, row), attempt), worker)| ClaimedJobTask {
+                        task: row.task,
+                        node_body: row.node_body,
                         attempt,
                         lease_until,
                         worker: worker.clone(),
