@@ -2195,7 +2195,10 @@ export interface components {
              * @description The lease ends here (ms since the epoch) unless the worker heartbeats.
              */
             leaseUntil: number;
-            /** @description Every node of the cluster, the task's included, by id. */
+            /**
+             * @description Every node of the cluster, the task's included, by id; the tasks of one stage share one
+             *     copy.
+             */
             nodes: Record<string, unknown>;
             /** @description The cluster config as JSON, macros expanded for this node (service tasks). */
             config: Record<string, unknown>;
