@@ -1,8 +1,10 @@
 // Helpers for Weft plugins written in JavaScript (componentize-js). A provider module exports
-// `providerApi`; an automator module `automatorApi`:
+// `providerApi` and `inventory` (the machines it holds, for the host's reconciler); an
+// automator module `automatorApi`:
 //
-//   import { provider, result, failed, log } from "./weft-plugin.js";
+//   import { provider, inventory as inventoryOf, result, failed, log } from "./weft-plugin.js";
 //   export const providerApi = provider({ describe() {...}, create(task) {...} });
+//   export const inventory = inventoryOf({ list(task) { return [machine(id, tags)]; } });
 //
 // Build: componentize-js --wit WEFT/wit/weft-plugin --world-name provider -o plugin.wasm app.js
 // (JavaScript's `fetch` goes through wasi:http: the host checks every request against the
@@ -64,6 +66,16 @@ function withDefaults(operations, implementation) {
 /** A provider: what it does not implement answers `unsupported`. */
 export const provider = (implementation) =>
   withDefaults(["create", "confirm", "delete"], implementation);
+
+/**
+ * A provider's inventory: `list(task)` answers every machine the account holds for the task's
+ * `weft-tenant` and `weft-cluster` tags, each `machine(id, tags)`. Without `list` it answers
+ * `unsupported`, and the host's reconciler leaves the provider alone.
+ */
+export const inventory = (implementation = {}) => withDefaults(["list"], implementation);
+
+/** A machine of an inventory: its provider id (CREATE's `providerid`) and Weft's tags. */
+export const machine = (id, tags) => ({ id, tags: pairs(tags) });
 
 /** An automator: what it does not implement answers `unsupported`. */
 export const automator = (implementation) =>

@@ -1,6 +1,8 @@
 """Helpers for Weft plugins written in Python (componentize-py).
 
-A provider module defines ``class ProviderApi(weft_plugin.Provider)``; an automator module
+A provider module defines ``class ProviderApi(weft_plugin.Provider)`` and ``Inventory`` (the
+machines it holds, for the host's reconciler: ``class Inventory(weft_plugin.Inventory)``, or
+``Inventory = weft_plugin.Inventory`` for none); an automator module
 ``class AutomatorApi(weft_plugin.Automator)``. Operations a plugin does not implement answer
 ``unsupported``. Build with::
 
@@ -16,6 +18,10 @@ from componentize_py_types import Err
 from wit_world.imports import log as _log
 from wit_world.imports import outgoing_handler, resources, secrets, ssh, streams
 from wit_world.imports import wasi_http_types as http_types
+try:  # the provider world's; an automator has no inventory
+    from wit_world.exports.inventory import Machine
+except ImportError:
+    Machine = None
 from wit_world.imports.weft_plugin_types import (
     CapabilityRequest,
     KeyValue,
@@ -30,7 +36,8 @@ from wit_world.imports.weft_plugin_types import (
 
 __all__ = [
     "Provider", "Automator", "spec", "result", "fields", "log", "failed", "transient",
-    "unsupported", "http", "HttpError", "ssh_exec", "read_resource", "reveal",
+    "unsupported", "http", "HttpError", "ssh_exec", "read_resource", "reveal", "Inventory",
+    "machine",
 ]
 
 
@@ -183,6 +190,20 @@ class Provider:
 
     def delete(self, task: Task) -> TaskResult:
         raise unsupported("delete")
+
+
+def machine(machine_id: str, tags: Dict[str, str]) -> Machine:
+    """A machine of an inventory: its provider id (CREATE's ``providerid``) and Weft's tags."""
+    return Machine(id=machine_id, tags=[KeyValue(key=k, value=v) for k, v in tags.items()])
+
+
+class Inventory:
+    """The machines a provider account holds for the task's ``weft-tenant`` and
+    ``weft-cluster`` tags, whatever their state, each with its tags (``machine(id, tags)``).
+    The host's reconciler deletes those no node owns. The default lists nothing it knows of."""
+
+    def list(self, task: Task) -> List[Machine]:
+        raise unsupported("list")
 
 
 class Automator:

@@ -7,7 +7,7 @@
 //! [`log`], [`http`] (over `wasi:http`), [`ssh`], [`resources`] and [`secrets`].
 //! With the `testing` feature, [`testing::MockHost`] answers them natively, so plugins
 //! unit-test with `cargo test`. The WIT this binds to is `wit/weft-plugin`
-//! (package `weft:plugin@0.1.0`).
+//! (package `weft:plugin@0.2.0`: 0.1.0's worlds and, for providers, `inventory`).
 
 #[doc(hidden)]
 pub mod bindings;
@@ -21,10 +21,35 @@ pub mod ssh;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod testing;
 
-pub use bindings::provider::weft::plugin::types::{
+pub use bindings::provider::exports::weft::plugin0_2_0::inventory::Machine;
+pub use bindings::provider::weft::plugin0_1_0::types::{
     CapabilityRequest, FieldError, FieldSchema, KeyValue, NodeInfo, ParameterSet, PluginError,
     PluginSpec, ResourceFormat, ResourceType, ServiceAction, Task, TaskResult,
 };
+
+impl Machine {
+    /// A machine with its provider id and Weft's tags.
+    pub fn new(id: &str, tags: &[(&str, &str)]) -> Machine {
+        Machine {
+            id: id.into(),
+            tags: tags
+                .iter()
+                .map(|(key, value)| KeyValue {
+                    key: (*key).into(),
+                    value: (*value).into(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A tag by name (`weft-node`, ...).
+    pub fn tag(&self, name: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|kv| kv.key == name)
+            .map(|kv| kv.value.as_str())
+    }
+}
 
 impl ParameterSet {
     /// No fields.
@@ -124,6 +149,14 @@ pub trait Provider {
     fn delete(_task: Task) -> Result<TaskResult, PluginError> {
         unsupported("delete")
     }
+    /// Every machine this provider account holds that carries the task's `weft-tenant` and
+    /// `weft-cluster` tags, whatever its state, with its tags: the host's reconciler deletes
+    /// those no node owns (a second machine a crash left for one node, what a failed delete
+    /// left behind). The task is a DELETE's for one node of the cluster. A machine's `id`
+    /// must be what CREATE reports as `providerid`.
+    fn list(_task: Task) -> Result<Vec<Machine>, PluginError> {
+        Err(PluginError::Unsupported("list".into()))
+    }
 }
 
 /// An automator plugin: bootstraps nodes and runs service actions on them.
@@ -158,7 +191,7 @@ pub trait Automator {
 #[doc(hidden)]
 pub struct ProviderAdapter<T>(std::marker::PhantomData<T>);
 
-impl<T: Provider> bindings::provider::exports::weft::plugin::provider_api::Guest
+impl<T: Provider> bindings::provider::exports::weft::plugin0_1_0::provider_api::Guest
     for ProviderAdapter<T>
 {
     fn describe() -> PluginSpec {
@@ -178,10 +211,18 @@ impl<T: Provider> bindings::provider::exports::weft::plugin::provider_api::Guest
     }
 }
 
+impl<T: Provider> bindings::provider::exports::weft::plugin0_2_0::inventory::Guest
+    for ProviderAdapter<T>
+{
+    fn list(task: Task) -> Result<Vec<Machine>, PluginError> {
+        T::list(task)
+    }
+}
+
 #[doc(hidden)]
 pub struct AutomatorAdapter<T>(std::marker::PhantomData<T>);
 
-impl<T: Automator> bindings::automator::exports::weft::plugin::automator_api::Guest
+impl<T: Automator> bindings::automator::exports::weft::plugin0_1_0::automator_api::Guest
     for AutomatorAdapter<T>
 {
     fn describe() -> PluginSpec {

@@ -1,6 +1,6 @@
 //! Lines in the task's log, with levels and structured fields.
 
-pub use crate::bindings::provider::weft::plugin::log::Level;
+pub use crate::bindings::provider::weft::plugin0_1_0::log::Level;
 
 pub fn info(message: &str) {
     with_fields(Level::Info, message, &[]);

@@ -1,7 +1,7 @@
 //! Read-only files of this plugin's resources in the task's tenant (the resource types of its
 //! spec). Paths are relative to the plugin's resource root.
 
-pub use crate::bindings::provider::weft::plugin::resources::ResourceError;
+pub use crate::bindings::provider::weft::plugin0_1_0::resources::ResourceError;
 
 /// A folder's entries ("" for the root); folders end with `/`.
 pub fn entries(dir: &str) -> Result<Vec<String>, ResourceError> {

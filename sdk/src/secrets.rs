@@ -2,7 +2,7 @@
 //! is an opaque handle; [`Secret::reveal`] returns the value and the host audits it. Prefer
 //! letting the host use a credential for you: it adds `authorization` to granted endpoints.
 
-pub use crate::bindings::provider::weft::plugin::secrets::SecretError;
+pub use crate::bindings::provider::weft::plugin0_1_0::secrets::SecretError;
 
 /// A handle to one secret of the task.
 pub struct Secret {

@@ -6,7 +6,7 @@
 //! let out = node.exec("systemctl restart myservice")?;
 //! ```
 
-pub use crate::bindings::provider::weft::plugin::ssh::{ExecOutput, SshError};
+pub use crate::bindings::provider::weft::plugin0_1_0::ssh::{ExecOutput, SshError};
 
 /// An open session; closed when dropped.
 pub struct Session {

@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::bindings::provider::weft::plugin::log::Level;
+use crate::bindings::provider::weft::plugin0_1_0::log::Level;
 use crate::http::{Request, Response};
 use crate::ssh::ExecOutput;
 
@@ -173,10 +173,10 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
 
 pub(crate) mod backend {
     use super::with_state;
-    use crate::bindings::provider::weft::plugin::log::Level;
-    use crate::bindings::provider::weft::plugin::resources::ResourceError;
-    use crate::bindings::provider::weft::plugin::secrets::SecretError;
-    use crate::bindings::provider::weft::plugin::ssh::{ExecOutput, SshError};
+    use crate::bindings::provider::weft::plugin0_1_0::log::Level;
+    use crate::bindings::provider::weft::plugin0_1_0::resources::ResourceError;
+    use crate::bindings::provider::weft::plugin0_1_0::secrets::SecretError;
+    use crate::bindings::provider::weft::plugin0_1_0::ssh::{ExecOutput, SshError};
     use crate::http::{HttpError, Request, Response, Url};
 
     pub(crate) struct SessionHandle(String);

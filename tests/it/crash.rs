@@ -70,6 +70,8 @@ async fn server_killed_mid_create(backend: Backend) {
         "1",
         "--retry-backoff-ms",
         "100",
+        "--reconcile-secs",
+        "1",
     ];
     if backend == Backend::Postgres {
         args.extend(["--database-url", &db.url]);
@@ -110,6 +112,34 @@ async fn server_killed_mid_create(backend: Backend) {
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(!log.contains(TOKEN), "the log never holds the token");
 
+    // machines no node owns, made behind Weft's back, are deleted by the reconciler: a second
+    // machine for a node and one for a node the cluster does not have; another tenant's
+    // machine tagged with the same cluster id and the nodes' own machines stay
+    let owned = cloud.machines();
+    let (tenant, cluster, node) = (&owned[0].tenant, &owned[0].cluster, &owned[0].node);
+    let second = cloud.inject(tenant, cluster, node, "9");
+    let stray = cloud.inject(tenant, cluster, "no-such-node", "1");
+    let foreign = cloud.inject("another-tenant", cluster, node, "1");
+    let deleted = |id: &str| cloud.machines().iter().any(|m| m.id == id && m.deleted);
+    wait_until(
+        "the reconciler deletes the machines no node owns",
+        Duration::from_secs(60),
+        async || deleted(&second) && deleted(&stray),
+    )
+    .await;
+    assert!(
+        !deleted(&foreign),
+        "another tenant's machine is not touched"
+    );
+    for machine in &owned {
+        assert!(!deleted(&machine.id), "{} is its node's own", machine.id);
+    }
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("the reconciler deleted a machine no node owns"),
+        "the deletes are logged"
+    );
+
     // the cluster's machines go with it
     let (status, body) = server
         .call(Method::DELETE, &format!("/v2/clusters/{id}"), &admin, None)
@@ -117,7 +147,10 @@ async fn server_killed_mid_create(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     wait_for_status(&server, &admin, &id, "terminated").await;
     assert!(
-        cloud.machines().iter().all(|m| m.deleted),
+        cloud
+            .machines()
+            .iter()
+            .all(|m| m.deleted || m.id == foreign),
         "no machine leaked: {:?}",
         cloud.machines()
     );

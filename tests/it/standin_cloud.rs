@@ -23,6 +23,7 @@ pub(crate) struct Machine {
     pub tenant: String,
     pub cluster: String,
     pub node: String,
+    pub attempt: String,
     pub deleted: bool,
 }
 
@@ -48,23 +49,28 @@ async fn create(
         tenant: tag("tenant")?,
         cluster: tag("cluster")?,
         node: tag("node")?,
+        attempt: q.get("attempt").cloned().unwrap_or_default(),
         deleted: false,
     };
-    let id = {
-        let mut cloud = cloud.lock().unwrap();
-        let id = format!("m-{}", cloud.machines.len() + 1);
-        cloud.machines.push(Machine {
-            id: id.clone(),
-            ..machine
-        });
-        id
-    };
+    let id = add(&cloud, machine);
     // the machine exists from now on, even if the caller dies waiting for the answer
     let delay: u64 = q.get("delay_ms").and_then(|d| d.parse().ok()).unwrap_or(0);
     tokio::time::sleep(Duration::from_millis(delay)).await;
     Ok(id)
 }
 
+fn add(cloud: &Shared, machine: Machine) -> String {
+    let mut cloud = cloud.lock().unwrap();
+    let id = format!("m-{}", cloud.machines.len() + 1);
+    cloud.machines.push(Machine {
+        id: id.clone(),
+        ..machine
+    });
+    id
+}
+
+/// Live machines matching the query's tags: an id per line, or with `detail=1`
+/// `id node attempt` (tab-separated).
 async fn list(State(cloud): State<Shared>, Query(q): Query<HashMap<String, String>>) -> String {
     let cloud = cloud.lock().unwrap();
     let matches = |m: &&Machine| {
@@ -77,7 +83,10 @@ async fn list(State(cloud): State<Shared>, Query(q): Query<HashMap<String, Strin
         .machines
         .iter()
         .filter(matches)
-        .map(|m| format!("{}\n", m.id))
+        .map(|m| match q.get("detail") {
+            Some(_) => format!("{}\t{}\t{}\n", m.id, m.node, m.attempt),
+            None => format!("{}\n", m.id),
+        })
         .collect()
 }
 
@@ -130,6 +139,22 @@ impl StandInCloud {
             let _ = axum::serve(listener, app).await;
         });
         StandInCloud { cloud, server }
+    }
+
+    /// Makes a machine with these tags behind Weft's back (a crash's leftover, a stray), and
+    /// answers its id.
+    pub(crate) fn inject(&self, tenant: &str, cluster: &str, node: &str, attempt: &str) -> String {
+        add(
+            &self.cloud,
+            Machine {
+                id: String::new(),
+                tenant: tenant.into(),
+                cluster: cluster.into(),
+                node: node.into(),
+                attempt: attempt.into(),
+                deleted: false,
+            },
+        )
     }
 
     /// Every machine ever created, deleted ones too.

@@ -5,7 +5,8 @@
 //! Layout: `catalog` (a tenant's catalog snapshot, template resolution, the preview token),
 //! `model` (the JSON bodies of stored clusters, nodes and jobs), `schedule` (one pure
 //! scheduling step), `create` and `actions` (requests that start jobs), `work` (take and
-//! finish, in batches gathered by `coalesce`), `janitor` (leases, timeouts, recovery, cluster leases, webhooks).
+//! finish, in batches gathered by `coalesce`), `janitor` (leases, timeouts, recovery, cluster leases, webhooks),
+//! `reconcile` (which listed machines no node owns).
 //!
 //! Architecture invariant: no HTTP and no wasm. The engine works on the store and is driven by
 //! the API (requests), workers (take, finish) and its own janitor. Every state change is one
@@ -18,6 +19,7 @@ mod create;
 mod janitor;
 mod model;
 mod pools;
+mod reconcile;
 pub mod schedule;
 mod work;
 
@@ -29,6 +31,10 @@ pub use create::{CreateOutcome, nodes_of_layout};
 pub use janitor::JanitorReport;
 pub use model::{ClusterBody, JobBody, NodeBody};
 pub use pools::{POOL_FIELD, POOL_TASK_FIELD};
+pub use reconcile::{
+    LIST_TASK, ListedMachine, MACHINES_RESULT, Orphan, PROVIDER_ID_RESULT, SettledCluster,
+    listed_machines,
+};
 pub use schedule::RetryPolicy;
 pub use work::{Finished, SSH_PUBLIC_KEY_FIELD, WorkerIdentity};
 

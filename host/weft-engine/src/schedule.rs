@@ -6,7 +6,9 @@
 //! failed CONFIRM rolls the node back (DELETE in its place, then CREATE and CONFIRM as stages of
 //! their own right after); a task failed `max_attempts` times fails the job, whose queued tasks
 //! are dropped; when no task of a failed job is still running, the cluster takes the action's
-//! failure status. A paused job submits nothing.
+//! failure status, except that a create that failed before any node had a machine (every
+//! failure a CREATE, no CREATE complete) ends terminated with Coopr's "Unable to create
+//! nodes" message. A paused job submits nothing.
 
 use weft_model::{ClusterStatus, JobStatus, TaskStatus};
 use weft_store::{ClusterUpdate, Enqueue, JobChanges, JobSnapshot, JobTaskRow, TaskUpdate};
@@ -137,10 +139,20 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
         // a task dropped above does not run; only claimed ones are still in flight
         changes.enqueue.clear();
         if snapshot.claimed.is_empty() {
-            let to = failure_status(&job.action);
+            let (to, message) = if job.action == "CLUSTER_CREATE" && no_machine_made(&tasks) {
+                // nothing to delete (the reconciler deletes whatever a provider made anyway),
+                // and the cluster no longer counts against the quota
+                (ClusterStatus::Terminated, Some(UNABLE_TO_CREATE.to_string()))
+            } else {
+                (
+                    failure_status(&job.action),
+                    changes.message.clone().or_else(|| job.message.clone()),
+                )
+            };
+            changes.message = message.clone();
             changes.cluster = Some(ClusterUpdate {
                 status: to.as_str().into(),
-                message: changes.message.clone().or_else(|| job.message.clone()),
+                message,
                 wipe_sensitive: false,
             });
             changes.events.push(event("failure", snapshot, "failed"));
@@ -192,6 +204,24 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
         }
     }
     changes
+}
+
+/// Coopr's message for a create whose every failure was a CREATE and that made no node.
+pub const UNABLE_TO_CREATE: &str = "Unable to create nodes, please check your provider settings";
+
+/// A failed job whose only failed tasks are CREATEs, with no CREATE complete: it failed before
+/// any node had a machine (bad credentials, a quota, a wrong image).
+fn no_machine_made(tasks: &[JobTaskRow]) -> bool {
+    let mut failed_create = false;
+    for task in tasks {
+        match (task.task_name.as_str(), status(task)) {
+            ("CREATE", Some(TaskStatus::Complete)) => return false,
+            ("CREATE", Some(TaskStatus::Failed)) => failed_create = true,
+            (_, Some(TaskStatus::Failed)) => return false,
+            _ => {}
+        }
+    }
+    failed_create
 }
 
 fn set_status(tasks: &mut [JobTaskRow], id: &str, to: TaskStatus) {

@@ -102,6 +102,38 @@ fn failures_retry_with_growing_backoff_until_the_limit() {
 }
 
 #[test]
+fn a_create_that_made_no_machine_ends_terminated() {
+    let mut s = snapshot(
+        "running",
+        0,
+        vec![
+            task("a", "CREATE", 0, "failed", 3),
+            task("b", "CREATE", 0, "failed", 1),
+            task("c", "CONFIRM", 1, "not_submitted", 0),
+        ],
+    );
+    s.job.action = "CLUSTER_CREATE".into();
+    let c = decide(&s, 1000, POLICY);
+    let cluster = c.cluster.unwrap();
+    assert_eq!(cluster.status, "terminated");
+    assert_eq!(cluster.message.as_deref(), Some(crate::schedule::UNABLE_TO_CREATE));
+    // one CREATE made its machine: the cluster is incomplete, and can be deleted
+    s.tasks[1].status = "complete".into();
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.cluster.unwrap().status, "incomplete");
+    // another task failed too: more than the creates went wrong
+    s.tasks[1].status = "failed".into();
+    s.tasks[2] = task("c", "BOOTSTRAP", 0, "failed", 3);
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.cluster.unwrap().status, "incomplete");
+    // only a create ends this way
+    s.tasks[2].status = "dropped".into();
+    s.job.action = "CLUSTER_ADD_SERVICES".into();
+    let c = decide(&s, 1000, POLICY);
+    assert_eq!(c.cluster.unwrap().status, "inconsistent");
+}
+
+#[test]
 fn a_failed_confirm_rolls_back_with_delete_create_confirm() {
     let s = snapshot(
         "running",

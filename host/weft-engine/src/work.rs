@@ -328,7 +328,9 @@ impl Engine {
     /// What a task's stage sees of its cluster: from the cache, or read now.
     async fn view(&self, task: &JobTaskRow) -> Result<Arc<ClusterView>, EngineError> {
         let stage = (task.job_id.clone(), task.stage);
-        if let Some(view) = self.views.get(&task.cluster_id, &stage) {
+        // the reconciler's tasks have no job: their view is read fresh and not kept
+        let cached = !task.job_id.is_empty();
+        if cached && let Some(view) = self.views.get(&task.cluster_id, &stage) {
             return Ok(view);
         }
         let cluster = self
@@ -358,8 +360,31 @@ impl Engine {
             nodes: Arc::new(nodes),
             macro_nodes,
         });
-        self.views.put(&task.cluster_id, stage, view.clone());
+        if cached {
+            self.views.put(&task.cluster_id, stage, view.clone());
+        }
         Ok(view)
+    }
+
+    /// The assignment of a task outside any job (the reconciler's LIST and DELETE): built as a
+    /// claimed task's would be, for `node` of the cluster.
+    pub(crate) async fn jobless_assignment(
+        &self,
+        task: JobTaskRow,
+        node: &weft_store::NodeRow,
+    ) -> Result<Result<TaskAssignment, String>, EngineError> {
+        let claimed = ClaimedJobTask {
+            task,
+            attempt: 0,
+            lease_until: now_ms() + self.config.lease.as_millis() as i64,
+            worker: String::new(),
+            node_body: Some(node.body.clone()),
+        };
+        let own = HashMap::from([(node.id.clone(), parse::<NodeBody>("node", &node.body)?)]);
+        Ok(self
+            .assignment(&claimed, &own, &mut Memo::default())
+            .await?
+            .map_err(|Unrunnable(why)| why))
     }
 
     async fn assignment(

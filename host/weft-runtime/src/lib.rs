@@ -32,6 +32,6 @@ pub use capabilities::{AuditEntry, Capabilities, Credential};
 pub use host::LogLine;
 pub use host::egress::{UNIX_SOCKET_HEADER, UNIX_SOCKET_HOST};
 pub use runtime::{
-    LoadError, Operation, Plugin, PluginKind, Runtime, RuntimeConfig, TaskFailure, TaskLimits,
-    TaskOutcome,
+    LoadError, MACHINES_RESULT, Operation, Plugin, PluginKind, Runtime, RuntimeConfig, TaskFailure,
+    TaskLimits, TaskOutcome,
 };

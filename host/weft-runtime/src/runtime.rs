@@ -15,7 +15,12 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::bindings::automator::AutomatorPre;
 use crate::bindings::provider::ProviderPre;
+use crate::bindings::provider_v2::ProviderPre as ProviderV2Pre;
+use crate::bindings::provider_v2::exports::weft::plugin0_2_0::inventory::Machine;
 use crate::bindings::types::{PluginError, PluginSpec, Task, TaskResult};
+
+/// The result key of [`Operation::List`].
+pub const MACHINES_RESULT: &str = "machines";
 use crate::capabilities::{AuditEntry, Capabilities};
 use crate::host::egress::{Egress, EgressPolicy};
 use crate::host::ssh::SshState;
@@ -93,10 +98,14 @@ pub enum Operation {
     Start,
     Stop,
     Remove,
+    /// The machines a provider account holds for a cluster (`weft:plugin@0.2.0`'s inventory);
+    /// the result is `machines`, a JSON array of `{"id", "tags"}`. The reconciler's, not a
+    /// planned task.
+    List,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::Create,
         Operation::Confirm,
         Operation::Delete,
@@ -107,6 +116,7 @@ impl Operation {
         Operation::Start,
         Operation::Stop,
         Operation::Remove,
+        Operation::List,
     ];
 
     /// The lower-case name (`create`, `install`, ...).
@@ -122,12 +132,15 @@ impl Operation {
             Operation::Start => "start",
             Operation::Stop => "stop",
             Operation::Remove => "remove",
+            Operation::List => "list",
         }
     }
 
     pub fn kind(self) -> PluginKind {
         match self {
-            Operation::Create | Operation::Confirm | Operation::Delete => PluginKind::Provider,
+            Operation::Create | Operation::Confirm | Operation::Delete | Operation::List => {
+                PluginKind::Provider
+            }
             _ => PluginKind::Automator,
         }
     }
@@ -241,6 +254,8 @@ pub struct TaskOutcome {
 
 enum Prepared {
     Provider(ProviderPre<TaskState>),
+    /// A `weft:plugin@0.2.0` provider: 0.1.0's and `inventory`.
+    ProviderV2(ProviderV2Pre<TaskState>),
     Automator(AutomatorPre<TaskState>),
 }
 
@@ -249,7 +264,7 @@ pub struct Plugin {
     prepared: Prepared,
     /// Hex SHA-256 of the component.
     pub digest: String,
-    /// The `weft:plugin` version the component exports (`0.1.0`).
+    /// The `weft:plugin` version the component was built against (`0.1.0`, `0.2.0`).
     pub wit_version: String,
     consecutive_traps: AtomicU32,
     quarantined: AtomicBool,
@@ -258,7 +273,7 @@ pub struct Plugin {
 impl Plugin {
     pub fn kind(&self) -> PluginKind {
         match self.prepared {
-            Prepared::Provider(_) => PluginKind::Provider,
+            Prepared::Provider(_) | Prepared::ProviderV2(_) => PluginKind::Provider,
             Prepared::Automator(_) => PluginKind::Automator,
         }
     }
@@ -406,13 +421,19 @@ impl Runtime {
                 .find_map(|e| e.strip_prefix(&format!("weft:plugin/{api}@")))
                 .map(str::to_string)
         };
-        let wit_version = world_export("provider-api")
+        // 0.2.0 exports 0.1.0's provider-api and its own inventory
+        let inventory = world_export("inventory");
+        let wit_version = inventory
+            .clone()
+            .or_else(|| world_export("provider-api"))
             .or_else(|| world_export("automator-api"))
             .ok_or(LoadError::UnknownWorld)?;
         if !wit_version.starts_with("0.") {
             return Err(LoadError::UnsupportedVersion(wit_version));
         }
-        let prepared = if world_export("provider-api").is_some() {
+        let prepared = if inventory.is_some() {
+            Prepared::ProviderV2(ProviderV2Pre::new(pre).map_err(LoadError::Invalid)?)
+        } else if world_export("provider-api").is_some() {
             Prepared::Provider(ProviderPre::new(pre).map_err(LoadError::Invalid)?)
         } else if world_export("automator-api").is_some() {
             Prepared::Automator(AutomatorPre::new(pre).map_err(LoadError::Invalid)?)
@@ -474,14 +495,21 @@ impl Runtime {
                 Prepared::Provider(pre) => {
                     pre.instantiate_async(&mut store)
                         .await?
-                        .weft_plugin_provider_api()
+                        .weft_plugin0_1_0_provider_api()
+                        .call_describe(&mut store)
+                        .await
+                }
+                Prepared::ProviderV2(pre) => {
+                    pre.instantiate_async(&mut store)
+                        .await?
+                        .weft_plugin0_1_0_provider_api()
                         .call_describe(&mut store)
                         .await
                 }
                 Prepared::Automator(pre) => {
                     pre.instantiate_async(&mut store)
                         .await?
-                        .weft_plugin_automator_api()
+                        .weft_plugin0_1_0_automator_api()
                         .call_describe(&mut store)
                         .await
                 }
@@ -545,19 +573,39 @@ impl Runtime {
         let call = async {
             use crate::bindings::automator::Automator;
             use crate::bindings::provider::Provider;
+            use crate::bindings::provider_v2::Provider as ProviderV2;
             match &plugin.prepared {
                 Prepared::Provider(pre) => {
                     let instance: Provider = pre.instantiate_async(&mut store).await?;
-                    let api = instance.weft_plugin_provider_api();
+                    let api = instance.weft_plugin0_1_0_provider_api();
                     match operation {
                         Operation::Create => api.call_create(&mut store, task).await,
                         Operation::Confirm => api.call_confirm(&mut store, task).await,
+                        Operation::List => Ok(Err(PluginError::Unsupported(
+                            "list: the plugin is built against weft:plugin@0.1.0, which has no \
+                             inventory"
+                                .into(),
+                        ))),
+                        _ => api.call_delete(&mut store, task).await,
+                    }
+                }
+                Prepared::ProviderV2(pre) => {
+                    let instance: ProviderV2 = pre.instantiate_async(&mut store).await?;
+                    let api = instance.weft_plugin0_1_0_provider_api();
+                    match operation {
+                        Operation::Create => api.call_create(&mut store, task).await,
+                        Operation::Confirm => api.call_confirm(&mut store, task).await,
+                        Operation::List => instance
+                            .weft_plugin0_2_0_inventory()
+                            .call_list(&mut store, task)
+                            .await
+                            .map(|listed| listed.map(machines_result)),
                         _ => api.call_delete(&mut store, task).await,
                     }
                 }
                 Prepared::Automator(pre) => {
                     let instance: Automator = pre.instantiate_async(&mut store).await?;
-                    let api = instance.weft_plugin_automator_api();
+                    let api = instance.weft_plugin0_1_0_automator_api();
                     match operation {
                         Operation::Bootstrap => api.call_bootstrap(&mut store, task).await,
                         Operation::Install => api.call_install(&mut store, task).await,
@@ -779,4 +827,27 @@ fn classify(
         });
     }
     TaskFailure::Trap(text)
+}
+
+/// A listing as a task result: `machines`, a JSON array of `{"id", "tags": {key: value}}`.
+fn machines_result(machines: Vec<Machine>) -> TaskResult {
+    let listed: Vec<serde_json::Value> = machines
+        .into_iter()
+        .map(|m| {
+            let tags: serde_json::Map<String, serde_json::Value> = m
+                .tags
+                .into_iter()
+                .map(|kv| (kv.key, serde_json::Value::String(kv.value)))
+                .collect();
+            serde_json::json!({"id": m.id, "tags": tags})
+        })
+        .collect();
+    TaskResult {
+        results: vec![crate::bindings::types::KeyValue {
+            key: MACHINES_RESULT.into(),
+            value: serde_json::Value::Array(listed).to_string(),
+        }],
+        hostname: None,
+        ip_addresses: vec![],
+    }
 }

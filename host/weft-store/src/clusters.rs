@@ -426,6 +426,24 @@ impl Store {
         })?)
     }
 
+    /// Clusters the reconciler may sweep: their latest job ended (complete or failed) at or
+    /// after `since` and none of its tasks is still queued or claimed, oldest first:
+    /// (tenant id, cluster id, cluster status).
+    pub async fn settled_clusters(&self, since: i64) -> Result<Vec<(String, String, String)>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT c.tenant_id, c.id, c.status FROM clusters c \
+                 JOIN jobs j ON j.id = c.latest_job_id \
+                 WHERE j.status IN ('complete', 'failed') AND j.updated_at >= $1 \
+                 AND NOT EXISTS (SELECT 1 FROM task_queue q WHERE q.job_id = j.id) \
+                 ORDER BY j.updated_at, c.id",
+            )
+            .bind(since)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
     /// Sets a cluster's lease end; a change of lease counts as activity (inactivity leases).
     pub async fn set_expire_time(&self, tenant_id: &str, id: &str, expire_time: i64) -> Result<()> {
         crate::execute!(

@@ -2,6 +2,9 @@
 //! exactly the capabilities its assignment grants, stream its log, keep its lease by heartbeat,
 //! and report how it ended.
 //!
+//! The reconciler (`reconcile`) runs the providers' listings and the deletes of what no node
+//! owns in the same way, outside any job.
+//!
 //! The source is the engine itself for embedded workers (`weft server`) or the server's worker
 //! API for `weft worker` processes; this crate knows neither, only the protocol types of
 //! `weft_model::worker`.
@@ -12,6 +15,7 @@
 
 mod embedded;
 mod execute;
+mod reconcile;
 mod remote;
 
 use std::future::Future;
@@ -20,6 +24,7 @@ use std::time::Duration;
 
 pub use embedded::EngineSource;
 pub use execute::Executor;
+pub use reconcile::{RECONCILE_WINDOW, ReconcileReport, reconcile, reconcile_pass};
 pub use remote::HttpSource;
 use weft_model::{PluginRef, ResourceRef, TaskAssignment, TaskLogLine, TaskReport};
 

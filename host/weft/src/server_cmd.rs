@@ -24,6 +24,10 @@ pub(crate) struct ServerArgs {
     /// Seconds between janitor sweeps (expired leases, timeouts, recovery).
     #[arg(long, env = "WEFT_JANITOR_SECS", default_value_t = 2)]
     janitor_secs: u64,
+    /// Seconds between reconciler passes, which delete machines no node owns (listed by
+    /// providers built against weft:plugin 0.2); 0 runs none.
+    #[arg(long, env = "WEFT_RECONCILE_SECS", default_value_t = 300)]
+    reconcile_secs: u64,
     /// A claimed task's lease, in seconds, renewed by heartbeat.
     #[arg(long, env = "WEFT_LEASE_SECS", default_value_t = 30)]
     lease_secs: u64,
@@ -167,8 +171,17 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             }
         });
     }
+    let executor = std::sync::Arc::new(weft_worker::Executor::new(runtime, task_limits()));
+    if args.reconcile_secs > 0 {
+        let every = Duration::from_secs(args.reconcile_secs);
+        background.spawn(weft_worker::reconcile(
+            engine.clone(),
+            executor.clone(),
+            every,
+            stop_rx.clone(),
+        ));
+    }
     if args.workers > 0 {
-        let executor = std::sync::Arc::new(weft_worker::Executor::new(runtime, task_limits()));
         let source = std::sync::Arc::new(weft_worker::EngineSource::new(
             engine.clone(),
             format!("embedded-{}", std::process::id()),

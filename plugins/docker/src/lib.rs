@@ -15,13 +15,14 @@
 //!   `bind_v4`, its address on the cluster network, for services to talk to each other.
 //! - DELETE removes the container and its anonymous volumes, then the cluster network once no
 //!   container uses it. Deleting what is already gone succeeds.
+//! - LIST (the inventory) answers the cluster's labelled containers with their labels as tags.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use weft_plugin_sdk::{
-    CapabilityRequest, FieldError, FieldSchema, KeyValue, ParameterSet, PluginError, PluginSpec,
-    Provider, Task, TaskResult, export_provider, http, log, ssh,
+    CapabilityRequest, FieldError, FieldSchema, KeyValue, Machine, ParameterSet, PluginError,
+    PluginSpec, Provider, Task, TaskResult, export_provider, http, log, ssh,
 };
 
 /// The socket the plugin asks to be granted.
@@ -261,6 +262,16 @@ impl Engine {
 
     /// Ids of the containers labelled for the cluster, running or not.
     fn cluster_containers(&self, tags: &Tags) -> Result<Vec<String>, PluginError> {
+        Ok(self
+            .labelled_containers(tags)?
+            .into_iter()
+            .map(|machine| machine.id)
+            .collect())
+    }
+
+    /// The containers labelled for the cluster, running or not, with Weft's tags from their
+    /// labels.
+    fn labelled_containers(&self, tags: &Tags) -> Result<Vec<Machine>, PluginError> {
         let listed = self.call(
             "GET",
             &format!(
@@ -281,7 +292,19 @@ impl Engine {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|c| c.get("Id").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|c| {
+                let id = c.get("Id").and_then(Value::as_str)?;
+                let label = |key: &str| c["Labels"][key].as_str().unwrap_or_default();
+                Some(Machine::new(
+                    id,
+                    &[
+                        ("weft-tenant", label(LABEL_TENANT)),
+                        ("weft-cluster", label(LABEL_CLUSTER)),
+                        ("weft-node", label(LABEL_NODE)),
+                        ("weft-attempt", label(LABEL_ATTEMPT)),
+                    ],
+                ))
+            })
             .collect())
     }
 
@@ -682,6 +705,13 @@ impl Provider for Docker {
             }
         }
         Ok(TaskResult::empty())
+    }
+
+    /// The cluster's containers, running or not, by their labels; the reconciler deletes
+    /// those no node owns through DELETE (which then removes the network if it was the last).
+    fn list(task: Task) -> Result<Vec<Machine>, PluginError> {
+        let tags = Tags::of(&task)?;
+        Engine::of(&task).labelled_containers(&tags)
     }
 }
 

@@ -1,6 +1,6 @@
 // The test provider in JavaScript: the same answers as plugins/test-plugins/test-provider, so
 // the host's happy-path test runs against it unchanged.
-import { failed, fields, log, provider, result, spec } from "../../../sdk/js/weft-plugin.js";
+import { failed, fields, inventory as inventoryOf, log, provider, result, spec } from "../../../sdk/js/weft-plugin.js";
 
 export const providerApi = provider({
   describe() {
@@ -22,3 +22,6 @@ export const providerApi = provider({
     return result();
   },
 });
+
+// the machines this provider holds, for the host's reconciler: none it can name
+export const inventory = inventoryOf();

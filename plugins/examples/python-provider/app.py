@@ -5,6 +5,10 @@ import weft_plugin
 from weft_plugin import failed, fields, log, result
 
 
+# the machines this provider holds, for the host's reconciler: none it can name
+Inventory = weft_plugin.Inventory
+
+
 class ProviderApi(weft_plugin.Provider):
     def describe(self):
         return weft_plugin.spec("python-provider", "creates nothing; echoes its task")

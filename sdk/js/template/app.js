@@ -1,5 +1,5 @@
 // A Weft provider in JavaScript: copy this folder, rename the plugin, fill in the operations.
-import { failed, fields, log, provider, result, spec } from "../weft-plugin.js";
+import { failed, fields, inventory as inventoryOf, log, provider, result, spec } from "../weft-plugin.js";
 
 export const providerApi = provider({
   describe() {
@@ -19,3 +19,6 @@ export const providerApi = provider({
     return result();
   },
 });
+
+// the machines this provider holds, for the host's reconciler: none it can name
+export const inventory = inventoryOf();

@@ -4,6 +4,10 @@ import weft_plugin
 from weft_plugin import failed, fields, log, result
 
 
+# the machines this provider holds, for the host's reconciler: none it can name
+Inventory = weft_plugin.Inventory
+
+
 class ProviderApi(weft_plugin.Provider):
     def describe(self):
         # http_hosts: the endpoints an admin must grant, e.g. ["https://api.example.com"]

@@ -1,9 +1,9 @@
 //! Outside a component without the `testing` feature, host calls cannot be answered.
 
-use crate::bindings::provider::weft::plugin::log::Level;
-use crate::bindings::provider::weft::plugin::resources::ResourceError;
-use crate::bindings::provider::weft::plugin::secrets::SecretError;
-use crate::bindings::provider::weft::plugin::ssh::{ExecOutput, SshError};
+use crate::bindings::provider::weft::plugin0_1_0::log::Level;
+use crate::bindings::provider::weft::plugin0_1_0::resources::ResourceError;
+use crate::bindings::provider::weft::plugin0_1_0::secrets::SecretError;
+use crate::bindings::provider::weft::plugin0_1_0::ssh::{ExecOutput, SshError};
 use crate::http::{HttpError, Request, Response};
 
 pub(crate) struct SessionHandle;

@@ -6,11 +6,11 @@ use wasip2::http::types::{
 };
 use wasip2::io::streams::StreamError;
 
-use crate::bindings::provider::weft::plugin::log as wit_log;
-use crate::bindings::provider::weft::plugin::log::Level;
-use crate::bindings::provider::weft::plugin::resources::{self, ResourceError};
-use crate::bindings::provider::weft::plugin::secrets::{self, SecretError};
-use crate::bindings::provider::weft::plugin::ssh::{self, ExecOutput, SshError};
+use crate::bindings::provider::weft::plugin0_1_0::log as wit_log;
+use crate::bindings::provider::weft::plugin0_1_0::log::Level;
+use crate::bindings::provider::weft::plugin0_1_0::resources::{self, ResourceError};
+use crate::bindings::provider::weft::plugin0_1_0::secrets::{self, SecretError};
+use crate::bindings::provider::weft::plugin0_1_0::ssh::{self, ExecOutput, SshError};
 use crate::http::{HttpError, Request, Response, Url};
 
 pub(crate) type SessionHandle = ssh::Session;

@@ -594,9 +594,8 @@ async fn an_idle_cluster_outlives_no_inactivity_lease(backend: Backend) {
     assert_eq!(status.body["status"], "active", "{status:?}");
 }
 
-async fn missing_provider_fields_are_named(backend: Backend) {
-    let app = TestApp::with_workers(backend, 1).await;
-    let t = setup(&app, "acme", 0, json!({"type": "test-capabilities"})).await;
+/// The `test-cloud` provider and a template `oncloud` on it, in `t`'s catalog.
+async fn import_test_cloud(app: &TestApp, t: &Tenant) {
     let up = app
         .upload(
             "/v2/plugins?approve=requested",
@@ -626,6 +625,12 @@ async fn missing_provider_fields_are_named(backend: Backend) {
         )
         .await;
     assert_eq!(imported.status, StatusCode::OK, "{imported:?}");
+}
+
+async fn missing_provider_fields_are_named(backend: Backend) {
+    let app = TestApp::with_workers(backend, 1).await;
+    let t = setup(&app, "acme", 0, json!({"type": "test-capabilities"})).await;
+    import_test_cloud(&app, &t).await;
     let request = json!({"name": "m", "clusterTemplate": "oncloud", "numMachines": 1});
     let missing = app.post("/v2/clusters", &t.user, request.clone()).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{missing:?}");
@@ -644,6 +649,37 @@ async fn missing_provider_fields_are_named(backend: Backend) {
     assert_eq!(created.status, StatusCode::OK, "{created:?}");
 }
 
+/// Coopr's rule: a create whose every failure is a CREATE, and which made no machine, ends
+/// terminated ("Unable to create nodes"), so it neither needs a delete nor counts against the
+/// quota. Here no cloud answers the provider.
+async fn a_create_that_makes_no_machine_ends_terminated(backend: Backend) {
+    let app = TestApp::with_workers(backend, 2).await;
+    let t = setup(&app, "acme", 2, json!({"type": "test-capabilities"})).await;
+    import_test_cloud(&app, &t).await;
+    let id = create(
+        &app,
+        &t.user,
+        json!({"name": "nowhere", "clusterTemplate": "oncloud", "numMachines": 2,
+               "providerFields": {"project": "p1"}}),
+    )
+    .await;
+    let status = wait_for(&app, &t.user, &id, "terminated").await;
+    assert_eq!(
+        status["message"],
+        "Unable to create nodes, please check your provider settings",
+        "{status}"
+    );
+    assert_eq!(status["actionstatus"], "failed", "{status}");
+    let creates: Vec<(String, String)> = node_actions(&app, &t.user, &id).await[0].clone();
+    assert!(
+        creates
+            .iter()
+            .all(|(action, status)| action == "CREATE" && status == "failed"),
+        "{creates:?}"
+    );
+    // a create that did make machines, and then failed, is incomplete: see the retry tests
+}
+
 both_backends!(
     tasks_read_the_live_plugin_resources_of_their_tenant,
     a_failed_confirm_rolls_back_and_recreates_the_machine,
@@ -651,6 +687,7 @@ both_backends!(
     an_expired_lease_deletes_the_cluster,
     an_idle_cluster_outlives_no_inactivity_lease,
     missing_provider_fields_are_named,
+    a_create_that_makes_no_machine_ends_terminated,
     creates_runs_and_deletes_a_cluster,
     retries_fail_the_job_and_resume_runs_from_the_failed_stage,
     quotas_and_bad_requests,

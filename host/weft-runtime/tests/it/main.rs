@@ -179,6 +179,70 @@ async fn happy_path(runtime: &Runtime, provider: &weft_runtime::Plugin, name: &s
     );
 }
 
+/// A LIST's outcome: the machines as JSON, or the failure.
+async fn list(
+    runtime: &Runtime,
+    provider: &weft_runtime::Plugin,
+) -> Result<serde_json::Value, TaskFailure> {
+    let mut t = task("");
+    t.provider_fields = vec![kv("weft-tenant", "t1"), kv("weft-cluster", "00000001")];
+    let outcome = runtime
+        .run(
+            provider,
+            Operation::List,
+            &t,
+            &Capabilities::none(),
+            &limits(),
+        )
+        .await;
+    outcome.result.map(|r| {
+        assert_eq!(r.results.len(), 1);
+        assert_eq!(r.results[0].key, weft_runtime::MACHINES_RESULT);
+        serde_json::from_str(&r.results[0].value).unwrap()
+    })
+}
+
+/// weft:plugin@0.2.0's inventory: a provider lists its machines with their tags; one that does
+/// not implement it, or is built against 0.1.0, answers `unsupported`.
+#[tokio::test(flavor = "multi_thread")]
+async fn providers_list_their_machines_through_the_inventory() {
+    let f = fixture(5);
+    assert_eq!(f.provider.wit_version, "0.2.0");
+    assert_eq!(
+        list(&f.runtime, &f.provider).await.unwrap(),
+        serde_json::json!([{"id": "test-1001", "tags": {
+            "weft-tenant": "t1", "weft-cluster": "00000001", "weft-node": "node-a",
+            "weft-attempt": "1"
+        }}])
+    );
+    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit/released");
+    let old = f
+        .runtime
+        .load(&std::fs::read(wit.join("weft-plugin@0.1.0/test_provider.wasm")).unwrap())
+        .unwrap();
+    assert_eq!(old.wit_version, "0.1.0");
+    assert!(matches!(
+        list(&f.runtime, &old).await,
+        Err(TaskFailure::Plugin(PluginError::Unsupported(m))) if m.contains("0.1.0")
+    ));
+    // the Python and JavaScript SDKs' default inventory
+    for example in ["python-provider", "js-provider"] {
+        let plugin = f
+            .runtime
+            .load(&weft_test_plugins::example(example))
+            .unwrap();
+        assert_eq!(plugin.wit_version, "0.2.0", "{example}");
+        let listed = list(&f.runtime, &plugin).await;
+        assert!(
+            matches!(
+                &listed,
+                Err(TaskFailure::Plugin(PluginError::Unsupported(_)))
+            ),
+            "{example}: {listed:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn happy_path_describe_create_confirm() {
     let f = fixture(5);
@@ -484,7 +548,7 @@ fn config(cache: &std::path::Path) -> RuntimeConfig {
 #[tokio::test(flavor = "multi_thread")]
 async fn released_wit_is_frozen_and_its_plugins_still_run() {
     let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
-    let current = std::fs::read_to_string(wit.join("weft-plugin/types.wit")).unwrap();
+    let current = std::fs::read_to_string(wit.join("weft-plugin/worlds.wit")).unwrap();
     let version = current
         .lines()
         .find_map(|l| l.strip_prefix("package weft:plugin@"))
@@ -500,15 +564,28 @@ async fn released_wit_is_frozen_and_its_plugins_still_run() {
     let f = fixture(5);
     for dir in released {
         let name = dir.file_name().unwrap().to_str().unwrap().to_string();
-        if name == format!("weft-plugin@{version}") {
-            for file in ["types.wit", "worlds.wit"] {
-                assert_eq!(
-                    std::fs::read_to_string(wit.join("weft-plugin").join(file)).unwrap(),
-                    std::fs::read_to_string(dir.join(file)).unwrap(),
-                    "wit/weft-plugin/{file} differs from the released {name}: a released \
-                     version is frozen, so give the change a new version"
-                );
-            }
+        // the current package is in wit/weft-plugin; an older one, when the current one
+        // builds on it, in wit/weft-plugin/deps
+        let live = if name == format!("weft-plugin@{version}") {
+            Some(wit.join("weft-plugin"))
+        } else {
+            Some(wit.join("weft-plugin/deps").join(&name)).filter(|d| d.exists())
+        };
+        let wit_files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|f| f.ends_with(".wit"))
+            .collect();
+        assert!(!wit_files.is_empty(), "{name} keeps its WIT");
+        for file in wit_files.iter().filter(|_| live.is_some()) {
+            let live = live.as_ref().unwrap().join(file);
+            assert_eq!(
+                std::fs::read_to_string(&live).unwrap_or_default(),
+                std::fs::read_to_string(dir.join(file)).unwrap(),
+                "{} differs from the released {name}: a released version is frozen, so give \
+                 the change a new version",
+                live.display()
+            );
         }
         let plugin = f
             .runtime

@@ -3,11 +3,12 @@
 //!
 //! CREATE adopts the machine already tagged with this tenant, cluster and node (a retry or a
 //! restart after a crash) before it creates one; DELETE finds the machine by its id or its tags
-//! and is idempotent. The provider field `delay_ms` makes the cloud slow, so a test can kill
-//! Weft in the middle of a create.
+//! and is idempotent. LIST answers every live machine tagged with the task's tenant and
+//! cluster, for the host's reconciler. The provider field `delay_ms` makes the cloud slow, so a
+//! test can kill Weft in the middle of a create.
 
 use weft_plugin_sdk::{
-    CapabilityRequest, FieldSchema, ParameterSet, PluginError, PluginSpec, Provider, Task,
+    CapabilityRequest, FieldSchema, Machine, ParameterSet, PluginError, PluginSpec, Provider, Task,
     TaskResult, export_provider, http, log,
 };
 
@@ -136,6 +137,40 @@ impl Provider for TestCloud {
             }
         }
         Ok(TaskResult::empty())
+    }
+
+    fn list(task: Task) -> Result<Vec<Machine>, PluginError> {
+        let tag = |field: &str| {
+            task.provider_field(field)
+                .ok_or_else(|| failed(format!("the task has no '{field}' tag")))
+        };
+        let (tenant, cluster) = (tag("weft-tenant")?, tag("weft-cluster")?);
+        let found = send(http::Request::get(&format!(
+            "{CLOUD}/machines?tenant={tenant}&cluster={cluster}&detail=1"
+        )))?;
+        if !found.is_success() {
+            return Err(failed(format!("listing machines: {}", found.status)));
+        }
+        let text = found.text();
+        let mut machines = Vec::new();
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let mut parts = line.split('\t');
+            let (Some(id), Some(node), attempt) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(failed(format!(
+                    "the cloud listed an unreadable line: {line}"
+                )));
+            };
+            machines.push(Machine::new(
+                id,
+                &[
+                    ("weft-tenant", tenant),
+                    ("weft-cluster", cluster),
+                    ("weft-node", node),
+                    ("weft-attempt", attempt.unwrap_or("")),
+                ],
+            ));
+        }
+        Ok(machines)
     }
 }
 

@@ -1,9 +1,9 @@
 //! A well-behaved provider for host tests: it logs, echoes its input and names addresses. With
 //! the provider field `flaky_confirm` its first machine of every node fails CONFIRM (a rollback
-//! test).
+//! test). Its inventory lists the machine CREATE names for each node of the task.
 
 use weft_plugin_sdk::{
-    KeyValue, PluginError, PluginSpec, Provider, Task, TaskResult, export_provider, log,
+    KeyValue, Machine, PluginError, PluginSpec, Provider, Task, TaskResult, export_provider, log,
 };
 
 struct TestProvider;
@@ -66,6 +66,26 @@ impl Provider for TestProvider {
 
     fn delete(_task: Task) -> Result<TaskResult, PluginError> {
         Ok(TaskResult::empty().with("deleted", "true"))
+    }
+
+    fn list(task: Task) -> Result<Vec<Machine>, PluginError> {
+        let tag = |name: &str| task.provider_field(name).unwrap_or_default().to_string();
+        let (tenant, cluster) = (tag("weft-tenant"), tag("weft-cluster"));
+        Ok(task
+            .nodes
+            .iter()
+            .map(|node| {
+                Machine::new(
+                    &format!("test-{}", node.nodenum),
+                    &[
+                        ("weft-tenant", &tenant),
+                        ("weft-cluster", &cluster),
+                        ("weft-node", &node.id),
+                        ("weft-attempt", "1"),
+                    ],
+                )
+            })
+            .collect())
     }
 }
 
