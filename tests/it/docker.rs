@@ -566,6 +566,8 @@ async fn server_killed_mid_create_ends_with_exactly_five_containers() {
             "500",
             "--lease-secs",
             "3",
+            "--reconcile-secs",
+            "1",
         ],
         &[("WEFT_BOOTSTRAP_TOKEN", TOKEN)],
     )
@@ -586,6 +588,28 @@ async fn server_killed_mid_create_ends_with_exactly_five_containers() {
             exec(&replica.0, "redis-cli get k") == "v"
         });
     }
+    // a container labelled for the cluster that no node owns is removed by the reconciler
+    // (through the provider's inventory and DELETE); the nodes' own stay
+    let stray = format!("weft-stray-{}", owner.cluster);
+    let labels = [
+        format!("io.weft.tenant={}", owner.tenant),
+        format!("io.weft.cluster={}", owner.cluster),
+        "io.weft.node=no-such-node".to_string(),
+        "io.weft.attempt=1".to_string(),
+    ];
+    let mut args = vec!["create", "--name", &stray];
+    for label in &labels {
+        args.extend(["--label", label]);
+    }
+    args.extend([IMAGE, "true"]);
+    docker(&args);
+    wait_until(
+        "the reconciler removes the stray container",
+        Duration::from_secs(60),
+        async || docker(&["ps", "-aq", "--filter", &format!("name=^{stray}$")]).is_empty(),
+    )
+    .await;
+    assert_eq!(labelled(&owner).0.len(), 5, "the nodes' containers stay");
     delete_and_check_nothing_remains(&server, &admin, &id, &owner).await;
     server.stop();
 }

@@ -142,7 +142,10 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
             let (to, message) = if job.action == "CLUSTER_CREATE" && no_machine_made(&tasks) {
                 // nothing to delete (the reconciler deletes whatever a provider made anyway),
                 // and the cluster no longer counts against the quota
-                (ClusterStatus::Terminated, Some(UNABLE_TO_CREATE.to_string()))
+                (
+                    ClusterStatus::Terminated,
+                    Some(UNABLE_TO_CREATE.to_string()),
+                )
             } else {
                 (
                     failure_status(&job.action),

@@ -116,7 +116,10 @@ fn a_create_that_made_no_machine_ends_terminated() {
     let c = decide(&s, 1000, POLICY);
     let cluster = c.cluster.unwrap();
     assert_eq!(cluster.status, "terminated");
-    assert_eq!(cluster.message.as_deref(), Some(crate::schedule::UNABLE_TO_CREATE));
+    assert_eq!(
+        cluster.message.as_deref(),
+        Some(crate::schedule::UNABLE_TO_CREATE)
+    );
     // one CREATE made its machine: the cluster is incomplete, and can be deleted
     s.tasks[1].status = "complete".into();
     let c = decide(&s, 1000, POLICY);

@@ -665,8 +665,7 @@ async fn a_create_that_makes_no_machine_ends_terminated(backend: Backend) {
     .await;
     let status = wait_for(&app, &t.user, &id, "terminated").await;
     assert_eq!(
-        status["message"],
-        "Unable to create nodes, please check your provider settings",
+        status["message"], "Unable to create nodes, please check your provider settings",
         "{status}"
     );
     assert_eq!(status["actionstatus"], "failed", "{status}");
