@@ -23,10 +23,10 @@ use crate::queue::LeaseLost;
 use crate::{Backend, Result, Store, StoreError, on_pool};
 
 /// The most rows one statement writes; larger batches are cut into chunks of this size.
-const CHUNK: usize = 200;
+pub(crate) const CHUNK: usize = 200;
 
 /// `$first, $first+1, ...`: `n` numbered placeholders.
-fn placeholders(n: usize, first: usize) -> String {
+pub(crate) fn placeholders(n: usize, first: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -34,7 +34,7 @@ fn placeholders(n: usize, first: usize) -> String {
 }
 
 /// `($f, $f+1), ($f+2, $f+3)...`: `rows` tuples of `cols` numbered placeholders.
-fn tuples(rows: usize, cols: usize, first: usize) -> String {
+pub(crate) fn tuples(rows: usize, cols: usize, first: usize) -> String {
     (0..rows)
         .map(|r| format!("({})", placeholders(cols, first + r * cols)))
         .collect::<Vec<_>>()

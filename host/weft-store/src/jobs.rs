@@ -6,8 +6,11 @@
 //! applies what it decides in the same transaction, so two servers can never advance one job
 //! at once and a crash leaves either all or none of a step.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
+use crate::batch::{CHUNK, placeholders, tuples};
 use crate::clusters::{JOB_COLUMNS, JobRow, JobTaskRow, TASK_COLUMNS, insert_task};
 use crate::queue::LeaseLost;
 use crate::{Result, Store, StoreError, execute, on_pool};
@@ -335,16 +338,19 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                for update in &changes.task_updates {
-                    sqlx::query(
-                        "UPDATE job_tasks SET status = $2, stage = $3, status_time = $4 WHERE id = $1",
-                    )
-                    .bind(&update.id)
-                    .bind(&update.status)
-                    .bind(update.stage)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                // many rows to one statement (a stage's tasks at once); each statement is a
+                // round trip, taken while every other writer waits
+                for chunk in changes.task_updates.chunks(CHUNK) {
+                    let sql = format!(
+                        "UPDATE job_tasks SET status = v.column2, stage = v.column3, status_time = $1 \
+                         FROM (VALUES {}) AS v WHERE job_tasks.id = v.column1",
+                        tuples(chunk.len(), 3, 2)
+                    );
+                    let mut query = sqlx::query(&sql).bind(now);
+                    for update in chunk {
+                        query = query.bind(&update.id).bind(&update.status).bind(update.stage);
+                    }
+                    query.execute(&mut *tx).await?;
                 }
                 for task in &changes.new_tasks {
                     insert_task!(tx, task);
@@ -355,27 +361,38 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                for enqueue in &changes.enqueue {
-                    let generation: i64 = sqlx::query_scalar(
+                for chunk in changes.enqueue.chunks(CHUNK) {
+                    let sql = format!(
                         "UPDATE job_tasks SET attempt = attempt + 1, status = 'in_progress', \
-                         status_time = $2 WHERE id = $1 RETURNING attempt",
-                    )
-                    .bind(&enqueue.task_id)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    sqlx::query(
+                         status_time = $1 WHERE id IN ({}) RETURNING id, attempt",
+                        placeholders(chunk.len(), 2)
+                    );
+                    let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(now);
+                    for enqueue in chunk {
+                        query = query.bind(&enqueue.task_id);
+                    }
+                    let generations: HashMap<String, i64> =
+                        query.fetch_all(&mut *tx).await?.into_iter().collect();
+                    let sql = format!(
                         "INSERT INTO task_queue (id, tenant_id, job_id, payload, state, not_before, enqueued_at) \
-                         VALUES ($1, $2, $3, $4, 'queued', $5, $6)",
-                    )
-                    .bind(queue_id(&enqueue.task_id, generation))
-                    .bind(&job.tenant_id)
-                    .bind(job_id)
-                    .bind(&enqueue.task_id)
-                    .bind(enqueue.not_before)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                         VALUES {}",
+                        tuples(chunk.len(), 7, 1)
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for enqueue in chunk {
+                        let generation = generations.get(&enqueue.task_id).ok_or_else(|| {
+                            StoreError::NotFound(format!("task '{}' does not exist", enqueue.task_id))
+                        })?;
+                        query = query
+                            .bind(queue_id(&enqueue.task_id, *generation))
+                            .bind(&job.tenant_id)
+                            .bind(job_id)
+                            .bind(&enqueue.task_id)
+                            .bind("queued")
+                            .bind(enqueue.not_before)
+                            .bind(now);
+                    }
+                    query.execute(&mut *tx).await?;
                 }
                 if let Some(cluster) = &changes.cluster {
                     sqlx::query(
