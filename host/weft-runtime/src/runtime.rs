@@ -18,14 +18,14 @@ use crate::bindings::provider::ProviderPre;
 use crate::bindings::provider_v2::ProviderPre as ProviderV2Pre;
 use crate::bindings::provider_v2::exports::weft::plugin0_2_0::inventory::Machine;
 use crate::bindings::types::{PluginError, PluginSpec, Task, TaskResult};
-
-/// The result key of [`Operation::List`].
-pub const MACHINES_RESULT: &str = "machines";
 use crate::capabilities::{AuditEntry, Capabilities};
 use crate::host::egress::{Egress, EgressPolicy};
 use crate::host::ssh::SshState;
 use crate::host::{Events, Limiter, LogLine, TaskState};
 use crate::output::CappedOutput;
+
+/// The result key of [`Operation::List`].
+pub const MACHINES_RESULT: &str = "machines";
 
 /// How the process's runtime is set up.
 #[derive(Debug, Clone)]

@@ -33,7 +33,7 @@ async fn plugins_register_version_and_publish_their_types(backend: Backend) {
     assert_eq!(global.body["kind"], "provider");
     assert_eq!(global.body["scope"], "global");
     assert_eq!(global.body["version"], 1);
-    assert_eq!(global.body["witVersion"], "0.1.0");
+    assert_eq!(global.body["witVersion"], "0.2.0");
     assert_eq!(global.body["status"], "active");
     assert_eq!(global.body["createdBy"], "admin");
     // its type spec is visible to every tenant
