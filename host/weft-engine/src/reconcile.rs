@@ -22,6 +22,7 @@ use weft_model::{ClusterStatus, JobStatus, TaskAssignment};
 use weft_store::{JobTaskRow, NodeRow};
 
 use crate::model::{NodeBody, parse};
+use crate::work::text;
 use crate::{Engine, EngineError, now_ms};
 
 /// The task name of a provider's listing (`weft:plugin@0.2.0`'s inventory). Never queued.
@@ -107,13 +108,6 @@ pub fn listed_machines(
         other => serde_json::from_value(other.clone()),
     };
     parsed.map_err(|e| format!("the listing's '{MACHINES_RESULT}' is not a list of machines: {e}"))
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 impl Engine {

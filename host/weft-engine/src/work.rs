@@ -47,7 +47,7 @@ pub enum Finished {
 }
 
 /// A JSON value as plugin input text: strings as themselves, anything else as JSON.
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
