@@ -171,6 +171,11 @@ impl Engine {
 
     /// One scheduling step of a job; wakes idle workers when it queued tasks.
     pub async fn advance(&self, job_id: &str) -> Result<(), EngineError> {
+        self.advance_job(job_id).await.map(|_| ())
+    }
+
+    /// [`Engine::advance`]; answers whether the step queued tasks.
+    pub(crate) async fn advance_job(&self, job_id: &str) -> Result<bool, EngineError> {
         let policy = self.config.retry;
         let now = now_ms();
         let changes = self
@@ -179,13 +184,14 @@ impl Engine {
                 schedule::decide(snapshot, now, policy)
             })
             .await?;
-        if !changes.enqueue.is_empty() {
+        let queued = !changes.enqueue.is_empty();
+        if queued {
             self.queued.notify_waiters();
         }
         if let Some(cluster) = &changes.cluster {
             tracing::info!(job = job_id, status = %cluster.status, "job ended");
         }
-        Ok(())
+        Ok(queued)
     }
 }
 

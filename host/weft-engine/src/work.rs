@@ -1,7 +1,8 @@
 //! Handing tasks to workers and taking their reports.
 //!
 //! Takes and finishes are coalesced (`coalesce.rs`): the calls that arrive together form a
-//! batch, claimed or finished in one store transaction. A take claims tasks (their attempts are
+//! batch, whose reports are applied and whose takes are claimed in one store transaction, the
+//! reports first (an embedded slot sends both at once: `finish_and_take`). A take claims tasks (their attempts are
 //! written in the same transaction) and builds what each worker needs: the task in Coopr's
 //! shape, the plugin versions with their approved grants, the sensitive fields (only now, never
 //! in the queue) and, for tasks on a reachable node, the node's SSH endpoint with the cluster
@@ -22,7 +23,7 @@ use weft_model::{
     EntityKind, NodeProperties, ParameterRole, PluginKind, PluginRef, PluginStatus, PluginTypeSpec,
     PoolTarget, ResourceRef, Service, SshEndpoint, TaskAssignment, TaskReport, TaskService,
 };
-use weft_store::{AttemptEnd, ClaimedJobTask, ClusterRow, FinishInput, JobTaskRow};
+use weft_store::{AttemptEnd, ClaimGroup, ClaimedJobTask, ClusterRow, FinishInput, JobTaskRow};
 
 use crate::coalesce::Coalescer;
 use crate::create::key_context;
@@ -68,14 +69,36 @@ pub(crate) struct TakeRequest {
 pub(crate) struct FinishRequest {
     who: WorkerIdentity,
     report: TaskReport,
-    reply: oneshot::Sender<Result<Finished, EngineError>>,
+    /// None for the engine's own reports (a task that could not be handed out).
+    reply: Option<oneshot::Sender<Result<Finished, EngineError>>>,
 }
 
-/// The engine's coalesced calls.
+/// A call to the engine's hot path.
+pub(crate) enum WorkRequest {
+    Take(TakeRequest),
+    Finish(FinishRequest),
+    /// A slot's report and its next take: in one batch, so in one transaction.
+    Cycle(FinishRequest, TakeRequest),
+}
+
+/// The engine's coalesced calls: the takes and finishes that arrive together are one batch
+/// and one store transaction (finishes first, then claims).
 #[derive(Default)]
 pub(crate) struct Batches {
-    takes: Coalescer<TakeRequest>,
-    finishes: Coalescer<FinishRequest>,
+    work: Coalescer<WorkRequest>,
+}
+
+/// Takes limited alike (to one tenant, or not), claimed together.
+type TakeGroup = (Option<String>, Vec<TakeRequest>);
+
+/// What became of a group's takes once its claims were answered.
+struct Answered {
+    /// Takes whose task could not run (it failed on the spot): they claim again.
+    retry: Vec<TakeRequest>,
+    /// Those tasks' failure reports.
+    failed: Vec<FinishRequest>,
+    /// Takes that got no claim, not answered yet.
+    unclaimed: Vec<TakeRequest>,
 }
 
 /// What one stage of a job sees of its cluster; shared by the stage's tasks.
@@ -187,20 +210,10 @@ impl Engine {
     /// claimed together.
     pub async fn take(&self, who: &WorkerIdentity) -> Result<Option<TaskAssignment>, EngineError> {
         let (reply, answer) = oneshot::channel();
-        let request = TakeRequest {
+        self.send_work(WorkRequest::Take(TakeRequest {
             who: who.clone(),
             reply,
-        };
-        self.batches
-            .takes
-            .send(request, || {
-                let engine = self.detached();
-                move |batch| {
-                    let engine = engine.clone();
-                    async move { engine.take_batch(batch).await }
-                }
-            })
-            .map_err(|_| stopped())?;
+        }))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -211,118 +224,282 @@ impl Engine {
         report: &TaskReport,
     ) -> Result<Finished, EngineError> {
         let (reply, answer) = oneshot::channel();
-        let request = FinishRequest {
+        self.send_work(WorkRequest::Finish(FinishRequest {
             who: who.clone(),
             report: report.clone(),
-            reply,
-        };
+            reply: Some(reply),
+        }))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// [`Engine::finish`] then [`Engine::take`] for the same slot, in one transaction with the
+    /// other calls of its batch: an embedded worker's slot reports and takes its next task for
+    /// one commit. Answers the report's fate and the next task apart: a report on record stays
+    /// so when the take fails.
+    pub async fn finish_and_take(
+        &self,
+        who: &WorkerIdentity,
+        report: &TaskReport,
+    ) -> (
+        Result<Finished, EngineError>,
+        Result<Option<TaskAssignment>, EngineError>,
+    ) {
+        let (finish_reply, finished) = oneshot::channel();
+        let (take_reply, taken) = oneshot::channel();
+        let request = WorkRequest::Cycle(
+            FinishRequest {
+                who: who.clone(),
+                report: report.clone(),
+                reply: Some(finish_reply),
+            },
+            TakeRequest {
+                who: who.clone(),
+                reply: take_reply,
+            },
+        );
+        if let Err(e) = self.send_work(request) {
+            return (Err(e), Err(stopped()));
+        }
+        let finished = finished.await.map_err(|_| stopped()).and_then(|r| r);
+        let taken = taken.await.map_err(|_| stopped()).and_then(|r| r);
+        (finished, taken)
+    }
+
+    fn send_work(&self, request: WorkRequest) -> Result<(), EngineError> {
         self.batches
-            .finishes
+            .work
             .send(request, || {
                 let engine = self.detached();
                 move |batch| {
                     let engine = engine.clone();
-                    async move { engine.finish_batch(batch).await }
+                    async move { engine.work_batch(batch).await }
                 }
             })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+            .map_err(|_| stopped())
     }
 
-    async fn take_batch(&self, batch: Vec<TakeRequest>) {
-        let mut groups: BTreeMap<Option<String>, Vec<TakeRequest>> = BTreeMap::new();
-        for request in batch {
-            groups
+    /// One batch: its reports applied and its takes claimed in one transaction, then each
+    /// answered. A claimed task that cannot run fails on the spot and its slot claims again,
+    /// with that failure, in the next transaction.
+    async fn work_batch(&self, batch: Vec<WorkRequest>) {
+        let mut finishes = Vec::new();
+        let mut takes: BTreeMap<Option<String>, Vec<TakeRequest>> = BTreeMap::new();
+        let mut take = |request: TakeRequest| {
+            takes
                 .entry(request.who.tenant_id.clone())
                 .or_default()
-                .push(request);
+                .push(request)
+        };
+        for request in batch {
+            match request {
+                WorkRequest::Take(t) => take(t),
+                WorkRequest::Finish(f) => finishes.push(f),
+                WorkRequest::Cycle(f, t) => {
+                    finishes.push(f);
+                    take(t);
+                }
+            }
         }
-        for (tenant, requests) in groups {
-            self.take_group(tenant.as_deref(), requests).await;
-        }
-    }
-
-    /// Claims for takes limited alike (to one tenant, or not), and answers each.
-    async fn take_group(&self, tenant: Option<&str>, mut waiting: Vec<TakeRequest>) {
+        let mut groups: Vec<TakeGroup> = takes.into_iter().collect();
         let mut memo = Memo::default();
-        while !waiting.is_empty() {
+        // takes that found nothing claim once more after a step that queued tasks (a stage
+        // just ended): the slots that ended it go on with the next at once
+        let mut retook = false;
+        while !finishes.is_empty() || !groups.is_empty() {
             let now = now_ms();
-            let lease_until = now + self.config.lease.as_millis() as i64;
-            let workers: Vec<String> = waiting.iter().map(|r| r.who.worker.clone()).collect();
-            let (claimed, own_nodes) = match self.claim(&workers, tenant, now, lease_until).await {
-                Ok(found) => found,
+            let (answers, claims, advance) = match self.apply(&finishes, &groups, now).await {
+                Ok(done) => done,
                 Err(e) => {
                     let message = e.to_string();
-                    for request in waiting {
-                        let _ = request
-                            .reply
-                            .send(Err(EngineError::Internal(message.clone())));
+                    let error = || EngineError::Internal(message.clone());
+                    for request in finishes {
+                        if let Some(reply) = request.reply {
+                            let _ = reply.send(Err(error()));
+                        }
+                    }
+                    for request in groups.into_iter().flat_map(|(_, requests)| requests) {
+                        let _ = request.reply.send(Err(error()));
                     }
                     return;
                 }
             };
-            let mut requests = waiting.into_iter();
-            let mut again = Vec::new();
             let mut failed = Vec::new();
-            for claim in &claimed {
-                let Some(request) = requests.next() else {
-                    break;
-                };
-                match self.assignment(claim, &own_nodes, &mut memo).await {
-                    Ok(Ok(assignment)) => {
-                        let _ = request.reply.send(Ok(Some(assignment)));
-                    }
-                    Ok(Err(Unrunnable(why))) => {
-                        tracing::warn!(task = %claim.task.id, %why, "task cannot run");
-                        failed.push((request.who.clone(), unrunnable_report(claim, why, now)));
-                        again.push(request);
-                    }
+            let mut again: BTreeMap<Option<String>, Vec<TakeRequest>> = BTreeMap::new();
+            let mut unclaimed = Vec::new();
+            for ((tenant, requests), claimed) in groups.into_iter().zip(claims) {
+                let answered = self.answer_claims(requests, claimed, now, &mut memo).await;
+                failed.extend(answered.failed);
+                again
+                    .entry(tenant.clone())
+                    .or_default()
+                    .extend(answered.retry);
+                unclaimed.push((tenant, answered.unclaimed));
+            }
+            // the reports are on record; a step that fails now is taken by the janitor's
+            // sweep. A report is answered after its job's step: the job has moved on.
+            let mut queued = false;
+            for job in &advance {
+                match self.advance_job(job).await {
+                    Ok(more) => queued |= more,
                     Err(e) => {
-                        let _ = request.reply.send(Err(e));
+                        tracing::warn!(%job, error = %e, "a scheduling step failed; the janitor retries it")
                     }
                 }
             }
-            for request in requests {
-                let _ = request.reply.send(Ok(None));
-            }
-            if failed.is_empty() {
-                return;
-            }
-            // those tasks fail on the spot; their slots take again
-            let failed: Vec<(&WorkerIdentity, &TaskReport)> =
-                failed.iter().map(|(who, report)| (who, report)).collect();
-            if let Err(e) = self.finish_reports(&failed).await {
-                let message = e.to_string();
-                for request in again {
-                    let _ = request
-                        .reply
-                        .send(Err(EngineError::Internal(message.clone())));
+            for (request, answer) in finishes.into_iter().zip(answers) {
+                if let Some(reply) = request.reply {
+                    let _ = reply.send(Ok(answer));
                 }
-                return;
             }
-            waiting = again;
+            for (tenant, requests) in unclaimed {
+                if queued && !retook {
+                    again.entry(tenant).or_default().extend(requests);
+                } else {
+                    for request in requests {
+                        let _ = request.reply.send(Ok(None));
+                    }
+                }
+            }
+            retook |= queued;
+            finishes = failed;
+            groups = again.into_iter().filter(|(_, r)| !r.is_empty()).collect();
         }
     }
 
-    /// Claims for `workers`, with the claimed tasks' nodes as they are now.
-    async fn claim(
+    /// Answers each take of a group that got a claim with its task.
+    async fn answer_claims(
         &self,
-        workers: &[String],
-        tenant: Option<&str>,
+        requests: Vec<TakeRequest>,
+        claimed: Vec<ClaimedJobTask>,
         now: i64,
-        lease_until: i64,
-    ) -> Result<(Vec<ClaimedJobTask>, HashMap<String, NodeBody>), EngineError> {
-        let claimed = self
-            .store
-            .claim_job_tasks(workers, tenant, now, lease_until)
-            .await?;
-        let mut nodes = HashMap::new();
+        memo: &mut Memo,
+    ) -> Answered {
+        let mut again = Vec::new();
+        let mut failed = Vec::new();
+        let mut own_nodes = HashMap::new();
         for claim in &claimed {
             if let Some(body) = &claim.node_body {
-                nodes.insert(claim.task.node_id.clone(), parse::<NodeBody>("node", body)?);
+                match parse::<NodeBody>("node", body) {
+                    Ok(node) => {
+                        own_nodes.insert(claim.task.node_id.clone(), node);
+                    }
+                    Err(e) => {
+                        tracing::warn!(node = %claim.task.node_id, error = %e, "a node's body does not parse")
+                    }
+                }
             }
         }
-        Ok((claimed, nodes))
+        // each claim names the worker slot it is for
+        let mut requests: Vec<Option<TakeRequest>> = requests.into_iter().map(Some).collect();
+        for claim in &claimed {
+            let Some(request) = requests
+                .iter_mut()
+                .find(|r| r.as_ref().is_some_and(|r| r.who.worker == claim.worker))
+                .and_then(Option::take)
+            else {
+                tracing::error!(task = %claim.task.id, worker = %claim.worker, "a claim for no waiting take; its lease expires");
+                continue;
+            };
+            match self.assignment(claim, &own_nodes, memo).await {
+                Ok(Ok(assignment)) => {
+                    let _ = request.reply.send(Ok(Some(assignment)));
+                }
+                Ok(Err(Unrunnable(why))) => {
+                    tracing::warn!(task = %claim.task.id, %why, "task cannot run");
+                    failed.push(FinishRequest {
+                        who: request.who.clone(),
+                        report: unrunnable_report(claim, why, now),
+                        reply: None,
+                    });
+                    again.push(request);
+                }
+                Err(e) => {
+                    let _ = request.reply.send(Err(e));
+                }
+            }
+        }
+        Answered {
+            retry: again,
+            failed,
+            unclaimed: requests.into_iter().flatten().collect(),
+        }
+    }
+
+    /// Applies `finishes` and claims for `groups` in one transaction (tried once more on a
+    /// failure: it wrote nothing, and a passing conflict, another replica's batch on the same
+    /// job, clears on its own), then quarantines what the reports ask. Answers each report's
+    /// fate, each group's claims, and the jobs that need a scheduling step.
+    async fn apply(
+        &self,
+        finishes: &[FinishRequest],
+        groups: &[TakeGroup],
+        now: i64,
+    ) -> Result<(Vec<Finished>, Vec<Vec<ClaimedJobTask>>, Vec<String>), EngineError> {
+        let ends: Vec<AttemptEnd> = finishes
+            .iter()
+            .map(|f| AttemptEnd {
+                success: f.report.status == 0,
+                stdout: f.report.stdout.clone(),
+                stderr: f.report.stderr.clone(),
+                log: f
+                    .report
+                    .log
+                    .iter()
+                    .map(|l| (l.at, l.level.clone(), l.line.clone()))
+                    .collect(),
+            })
+            .collect();
+        let inputs: Vec<FinishInput<'_>> = finishes
+            .iter()
+            .zip(&ends)
+            .map(|(f, end)| FinishInput {
+                worker: &f.who.worker,
+                task_id: &f.report.task_id,
+                attempt: f.report.attempt,
+                end,
+            })
+            .collect();
+        let workers: Vec<Vec<String>> = groups
+            .iter()
+            .map(|(_, requests)| requests.iter().map(|r| r.who.worker.clone()).collect())
+            .collect();
+        let claim_groups: Vec<ClaimGroup<'_>> = groups
+            .iter()
+            .zip(&workers)
+            .map(|((tenant, _), workers)| ClaimGroup {
+                tenant_id: tenant.as_deref(),
+                workers,
+            })
+            .collect();
+        let merge = |i: usize, body: &str| merge_report(&finishes[i].report, body);
+        let lease = self.config.lease.as_millis() as i64;
+        let (outcome, claims) = match self
+            .store
+            .finish_and_claim(&inputs, &claim_groups, now, now + lease, merge)
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = %e, reports = inputs.len(), takes = workers.iter().map(Vec::len).sum::<usize>(), "a batch failed; trying once more");
+                let now = now_ms();
+                self.store
+                    .finish_and_claim(&inputs, &claim_groups, now, now + lease, merge)
+                    .await?
+            }
+        };
+        let mut answers = Vec::with_capacity(finishes.len());
+        for (finish, result) in finishes.iter().zip(&outcome.results) {
+            match result {
+                Ok(done) => {
+                    if let Some((name, version)) = &finish.report.quarantine {
+                        self.quarantine(&done.tenant_id, name, *version).await;
+                    }
+                    answers.push(Finished::Accepted);
+                }
+                Err(_) => answers.push(Finished::LeaseLost),
+            }
+        }
+        Ok((answers, claims, outcome.advance))
     }
 
     /// What a task's stage sees of its cluster: from the cache, or read now.
@@ -775,89 +952,6 @@ impl Engine {
             .append_task_log(task_id, attempt, first_seq, &rows)
             .await?;
         Ok(())
-    }
-
-    async fn finish_batch(&self, batch: Vec<FinishRequest>) {
-        let reports: Vec<(&WorkerIdentity, &TaskReport)> =
-            batch.iter().map(|r| (&r.who, &r.report)).collect();
-        match self.finish_reports(&reports).await {
-            Ok(results) => {
-                for (request, result) in batch.into_iter().zip(results) {
-                    let _ = request.reply.send(Ok(result));
-                }
-            }
-            Err(e) => {
-                let message = e.to_string();
-                for request in batch {
-                    let _ = request
-                        .reply
-                        .send(Err(EngineError::Internal(message.clone())));
-                }
-            }
-        }
-    }
-
-    /// Applies reports in one transaction, then quarantines what they ask and runs a
-    /// scheduling step of each job that needs one. One answer per report, in order.
-    async fn finish_reports(
-        &self,
-        reports: &[(&WorkerIdentity, &TaskReport)],
-    ) -> Result<Vec<Finished>, EngineError> {
-        let now = now_ms();
-        let ends: Vec<AttemptEnd> = reports
-            .iter()
-            .map(|(_, report)| AttemptEnd {
-                success: report.status == 0,
-                stdout: report.stdout.clone(),
-                stderr: report.stderr.clone(),
-                log: report
-                    .log
-                    .iter()
-                    .map(|l| (l.at, l.level.clone(), l.line.clone()))
-                    .collect(),
-            })
-            .collect();
-        let inputs: Vec<FinishInput<'_>> = reports
-            .iter()
-            .zip(&ends)
-            .map(|((who, report), end)| FinishInput {
-                worker: &who.worker,
-                task_id: &report.task_id,
-                attempt: report.attempt,
-                end,
-            })
-            .collect();
-        let merge = |i: usize, body: &str| merge_report(reports[i].1, body);
-        // one transaction: a failure wrote nothing, and one try more meets a passing conflict
-        // (another replica's batch on the same job) on its own
-        let outcome = match self.store.finish_job_tasks(&inputs, now, merge).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                tracing::warn!(error = %e, reports = inputs.len(), "finishing a batch failed; trying once more");
-                self.store
-                    .finish_job_tasks(&inputs, now_ms(), merge)
-                    .await?
-            }
-        };
-        let mut answers = Vec::with_capacity(reports.len());
-        for ((_, report), result) in reports.iter().zip(&outcome.results) {
-            match result {
-                Ok(done) => {
-                    if let Some((name, version)) = &report.quarantine {
-                        self.quarantine(&done.tenant_id, name, *version).await;
-                    }
-                    answers.push(Finished::Accepted);
-                }
-                Err(_) => answers.push(Finished::LeaseLost),
-            }
-        }
-        // the reports are on record; a step that fails now is taken by the janitor's sweep
-        for job in &outcome.advance {
-            if let Err(e) = self.advance(job).await {
-                tracing::warn!(%job, error = %e, "a scheduling step failed; the janitor retries it");
-            }
-        }
-        Ok(answers)
     }
 
     /// Marks a plugin version quarantined, wherever it is registered.

@@ -18,6 +18,8 @@ both_backends!(
     concurrent_takes_share_the_queue_under_each_tenants_cap,
     reports_that_arrive_together_each_get_their_own_answer,
     many_slots_run_a_create_to_the_end_with_one_attempt_per_task,
+    slots_that_report_and_take_in_one_call_each_hold_their_own_lease,
+    a_report_that_ends_a_stage_takes_the_next_stages_task_with_it,
 );
 
 fn who(name: &str) -> WorkerIdentity {
@@ -173,7 +175,50 @@ async fn reports_that_arrive_together_each_get_their_own_answer(backend: Backend
     }
 }
 
+/// The slot whose report ends a stage gets the next stage's task in the same call: its take
+/// claims once more after the scheduling step queued that stage.
+async fn a_report_that_ends_a_stage_takes_the_next_stages_task_with_it(backend: Backend) {
+    let Setup {
+        db: _db,
+        store,
+        engine,
+    } = setup(backend).await;
+    let tenant = tenant(&store, "acme", 10).await;
+    create(&engine, &tenant, "c", 1).await;
+    let me = who("w0");
+    let created = engine.take(&me).await.unwrap().unwrap();
+    assert_eq!(created.task_name, "CREATE");
+    let (answer, next) = engine.finish_and_take(&me, &ok(&created)).await;
+    assert_eq!(answer.unwrap(), Finished::Accepted);
+    let confirm = next
+        .unwrap()
+        .expect("the next stage's task came with the report");
+    assert_eq!(confirm.task_name, "CONFIRM");
+    assert!(engine.heartbeat(&me, &confirm.task_id).await.unwrap());
+    let (answer, next) = engine.finish_and_take(&me, &ok(&confirm)).await;
+    assert_eq!(answer.unwrap(), Finished::Accepted);
+    let bootstrap = next.unwrap().unwrap();
+    assert_eq!(bootstrap.task_name, "BOOTSTRAP");
+    // the last stage's report: nothing comes next
+    let (answer, next) = engine.finish_and_take(&me, &ok(&bootstrap)).await;
+    assert_eq!(answer.unwrap(), Finished::Accepted);
+    assert!(next.unwrap().is_none());
+}
+
 async fn many_slots_run_a_create_to_the_end_with_one_attempt_per_task(backend: Backend) {
+    run_create_by_slots(backend, false).await;
+}
+
+/// Half the slots report and take their next task in one call (`finish_and_take`, as embedded
+/// workers do), the rest in two; every task a slot gets is leased to that slot and no other,
+/// and the create still ends with one attempt per task.
+async fn slots_that_report_and_take_in_one_call_each_hold_their_own_lease(backend: Backend) {
+    run_create_by_slots(backend, true).await;
+}
+
+/// 16 slots run a 40-node create to the end; with `cycles`, the even ones report and take in
+/// one call and check that each task they get so is leased to them.
+async fn run_create_by_slots(backend: Backend, cycles: bool) {
     let Setup {
         db: _db,
         store,
@@ -191,8 +236,26 @@ async fn many_slots_run_a_create_to_the_end_with_one_attempt_per_task(backend: B
             );
             tokio::spawn(async move {
                 let me = who(&format!("slot{slot}"));
+                let other = who(&format!("slot{}", (slot + 1) % 16));
+                let together = cycles && slot % 2 == 0;
+                let mut next: Option<TaskAssignment> = None;
+                let mut taken_together = 0;
                 loop {
-                    match engine.take(&me).await.unwrap() {
+                    let taken = match next.take() {
+                        Some(task) => Some(task),
+                        None => engine.take(&me).await.unwrap(),
+                    };
+                    match taken {
+                        Some(task) if together => {
+                            let (answer, taken) = engine.finish_and_take(&me, &ok(&task)).await;
+                            assert_eq!(answer.unwrap(), Finished::Accepted);
+                            next = taken.unwrap();
+                            if let Some(task) = &next {
+                                taken_together += 1;
+                                assert!(engine.heartbeat(&me, &task.task_id).await.unwrap());
+                                assert!(!engine.heartbeat(&other, &task.task_id).await.unwrap());
+                            }
+                        }
                         Some(task) => {
                             let answer = engine.finish(&me, &ok(&task)).await.unwrap();
                             assert_eq!(answer, Finished::Accepted);
@@ -200,7 +263,7 @@ async fn many_slots_run_a_create_to_the_end_with_one_attempt_per_task(backend: B
                         None => {
                             let row = store.get_cluster(&tenant, &cluster).await.unwrap().unwrap();
                             if row.status == "active" {
-                                return;
+                                return taken_together;
                             }
                             let _ = tokio::time::timeout(
                                 std::time::Duration::from_millis(20),
@@ -214,13 +277,18 @@ async fn many_slots_run_a_create_to_the_end_with_one_attempt_per_task(backend: B
         })
         .collect();
     let all = async {
+        let mut taken_together = 0;
         for slot in slots {
-            slot.await.unwrap();
+            taken_together += slot.await.unwrap();
         }
+        taken_together
     };
-    tokio::time::timeout(std::time::Duration::from_secs(60), all)
+    let taken_together = tokio::time::timeout(std::time::Duration::from_secs(60), all)
         .await
         .expect("the cluster became active");
+    if cycles {
+        assert!(taken_together > 0, "some tasks were taken with a report");
+    }
     for node in store.cluster_nodes(&cluster).await.unwrap() {
         let actions: Vec<(String, i64, String)> = store
             .node_actions(&node.id)

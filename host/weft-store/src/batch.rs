@@ -64,17 +64,21 @@ const CANDIDATES: &str = "SELECT id, workers - claimed AS room, claimed, oldest 
      FROM tenants t WHERE ($2 IS NULL OR t.id = $2)) s \
      WHERE workers > claimed AND oldest IS NOT NULL";
 
-/// Claims up to `$5` of tenant `$4`'s ready tasks, oldest first, for the batch (`$1` is a
-/// placeholder worker until each row gets its own). The rows are locked by the inner select on
+/// Claims tenant `$3`'s oldest ready tasks for the workers of `WORKERS` (`($w, 1), ($w, 2)...`:
+/// each worker with its place; `$4` of them), the oldest task to the first worker: one
+/// statement, each row with its own worker. The rows are locked by the innermost select on
 /// PostgreSQL (skipping rows another claimer holds) and found by primary key in the update.
-/// SQLite, which plans without statistics, is told which index finds them
-/// (`NEXT_INDEX`): left to itself it may scan every queued row.
-const CLAIM_FOR_TENANT: &str = "UPDATE task_queue SET state = 'claimed', worker = $1, \
-     lease_until = $2, claimed_at = $3, attempts = attempts + 1 \
-     WHERE id IN (SELECT q.id FROM task_queue q NEXT_INDEX WHERE q.tenant_id = $4 \
-        AND q.state = 'queued' AND q.not_before <= $3 ORDER BY q.enqueued_at, q.id LIMIT $5 \
-        LOCKING) \
-     RETURNING id, payload";
+/// SQLite, which plans without statistics, is told which index finds them (`NEXT_INDEX`): left
+/// to itself it may scan every queued row.
+const CLAIM_FOR_TENANT: &str = "UPDATE task_queue SET state = 'claimed', worker = w.column1, \
+     lease_until = $1, claimed_at = $2, attempts = attempts + 1 \
+     FROM (SELECT p.id, row_number() OVER (ORDER BY p.enqueued_at, p.id) AS n FROM \
+        (SELECT q.id, q.enqueued_at FROM task_queue q NEXT_INDEX WHERE q.tenant_id = $3 \
+         AND q.state = 'queued' AND q.not_before <= $2 ORDER BY q.enqueued_at, q.id LIMIT $4 \
+         LOCKING) p) AS picked, \
+     (VALUES WORKERS) AS w \
+     WHERE task_queue.id = picked.id AND w.column2 = picked.n \
+     RETURNING task_queue.id, task_queue.payload, task_queue.worker";
 
 /// How many tasks each candidate gets of `wanted`: one at a time to the tenant with the fewest
 /// claimed (counting what this batch gave it), the oldest ready task breaking ties, none beyond
@@ -146,12 +150,427 @@ pub struct FinishOutcome {
     pub advance: Vec<String>,
 }
 
+/// Claims tasks for `$workers` in transaction `$tx` (one each, in order; fewer when fewer are
+/// ready), of `$tenant_id` only when it names one: the step of [`Store::finish_and_claim`] that
+/// claims. A macro, not a function, because the transaction's type is the backend's.
+macro_rules! claim_step {
+    ($tx:ident, $workers:expr, $tenant_id:expr, $now:expr, $lease_until:expr, $claim_sql:expr) => {
+        async {
+            let candidates: Vec<Candidate> = sqlx::query_as(CANDIDATES)
+                .bind($now)
+                .bind($tenant_id)
+                .fetch_all(&mut *$tx)
+                .await?;
+            let shares = shares(&candidates, $workers.len());
+            // (queue row, task id, worker); each tenant's share goes to the next workers
+            let mut rows: Vec<(String, String, String)> = Vec::new();
+            let mut next_worker = 0;
+            for (tenant, n) in &shares {
+                let workers = &$workers[next_worker..next_worker + n];
+                next_worker += n;
+                let sql = $claim_sql.replace(
+                    "WORKERS",
+                    &(0..workers.len())
+                        .map(|i| format!("(${}, {})", 5 + i, i + 1))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                let mut query = sqlx::query_as(&sql)
+                    .bind($lease_until)
+                    .bind($now)
+                    .bind(tenant)
+                    .bind(*n as i64);
+                for worker in workers {
+                    query = query.bind(worker.as_str());
+                }
+                let mut claimed: Vec<(String, String, String)> = query.fetch_all(&mut *$tx).await?;
+                rows.append(&mut claimed);
+            }
+            if rows.is_empty() {
+                return Ok::<_, StoreError>(Vec::new());
+            }
+            let ids: Vec<&str> = rows.iter().map(|(_, task, _)| task.as_str()).collect();
+            // the tasks, with their nodes as they are now and their attempts so far
+            let found: Vec<ClaimedRow> = {
+                let sql = format!(
+                    "SELECT {}, n.body AS node_body, \
+                     (SELECT COUNT(*) FROM node_actions a WHERE a.task_id = t.id) AS attempts \
+                     FROM job_tasks t LEFT JOIN nodes n ON n.id = t.node_id \
+                     WHERE t.id IN ({})",
+                    TASK_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("t.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    placeholders(ids.len(), 1)
+                );
+                let mut query = sqlx::query_as(&sql);
+                for id in &ids {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(&mut *$tx).await?
+            };
+            let mut tasks: HashMap<String, ClaimedRow> = found
+                .into_iter()
+                .map(|row| (row.task.id.clone(), row))
+                .collect();
+            // a queue row whose task is gone (its cluster was removed) leaves the queue
+            let orphans: Vec<&str> = rows
+                .iter()
+                .filter(|(_, task, _)| !tasks.contains_key(task))
+                .map(|(queue, _, _)| queue.as_str())
+                .collect();
+            if !orphans.is_empty() {
+                let sql = format!(
+                    "DELETE FROM task_queue WHERE id IN ({})",
+                    placeholders(orphans.len(), 1)
+                );
+                let mut query = sqlx::query(&sql);
+                for id in &orphans {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *$tx).await?;
+            }
+            // in the workers' order
+            let place: HashMap<&str, usize> = $workers
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.as_str(), i))
+                .collect();
+            rows.sort_by_key(|(_, _, worker)| place.get(worker.as_str()).copied());
+            // (worker, task)
+            let claimed: Vec<(String, ClaimedRow)> = rows
+                .into_iter()
+                .filter_map(|(_, task, worker)| tasks.remove(&task).map(|t| (worker, t)))
+                .collect();
+            if claimed.is_empty() {
+                return Ok(Vec::new());
+            }
+            // the new attempts on record
+            let attempts: Vec<i64> = claimed.iter().map(|(_, row)| row.attempts + 1).collect();
+            for chunk in claimed
+                .iter()
+                .zip(&attempts)
+                .collect::<Vec<_>>()
+                .chunks(CHUNK)
+            {
+                let values = (0..chunk.len())
+                    .map(|r| {
+                        let f = 2 + r * 6;
+                        format!(
+                            "(${}, ${}, ${}, ${}, ${}, ${}, $1, $1, 'in_progress', '', '')",
+                            f,
+                            f + 1,
+                            f + 2,
+                            f + 3,
+                            f + 4,
+                            f + 5
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO node_actions (task_id, attempt, node_id, cluster_id, service, \
+                     action, submit_time, status_time, status, stdout, stderr) VALUES {values}"
+                );
+                let mut query = sqlx::query(&sql).bind($now);
+                for ((_, ClaimedRow { task, .. }), attempt) in chunk {
+                    query = query
+                        .bind(task.id.as_str())
+                        .bind(**attempt)
+                        .bind(task.node_id.as_str())
+                        .bind(task.cluster_id.as_str())
+                        .bind(task.service.as_str())
+                        .bind(task.task_name.as_str());
+                }
+                query.execute(&mut *$tx).await?;
+            }
+            Ok(claimed
+                .into_iter()
+                .zip(attempts)
+                .map(|((worker, row), attempt)| ClaimedJobTask {
+                    task: row.task,
+                    node_body: row.node_body,
+                    attempt,
+                    lease_until: $lease_until,
+                    worker,
+                })
+                .collect())
+        }
+        .await?
+    };
+}
+
+/// Applies `$inputs` in transaction `$tx`, but for their jobs' rows: the step of
+/// [`Store::finish_and_claim`] that finishes. Answers the outcome (its `advance`: the jobs with a
+/// failure) and, for `count_down_step`, how many tasks of each (job, stage) succeeded. A macro
+/// for the same reason as `claim_step`.
+macro_rules! finish_step {
+    ($tx:ident, $inputs:expr, $now:expr, $merge:expr, $task_index:expr) => {
+        async {
+            // the leases: the write comes first
+            let mut held: HashSet<String> = HashSet::new();
+            for chunk in $inputs.chunks(CHUNK) {
+                let sql = format!(
+                    "DELETE FROM task_queue {} WHERE payload IN ({}) \
+                     AND (payload, worker) IN (VALUES {}) \
+                     AND state = 'claimed' AND lease_until >= $1 RETURNING payload",
+                    $task_index,
+                    placeholders(chunk.len(), 2 + 2 * chunk.len()),
+                    tuples(chunk.len(), 2, 2)
+                );
+                let mut query = sqlx::query_scalar::<_, String>(&sql).bind($now);
+                for input in chunk {
+                    query = query.bind(input.task_id).bind(input.worker);
+                }
+                for input in chunk {
+                    query = query.bind(input.task_id);
+                }
+                held.extend(query.fetch_all(&mut *$tx).await?);
+            }
+            // a task reported twice in one batch counts once
+            let mut accepted: Vec<usize> = Vec::new();
+            for (i, input) in $inputs.iter().enumerate() {
+                if held.remove(input.task_id) {
+                    accepted.push(i);
+                }
+            }
+            let mut outcome = FinishOutcome {
+                results: $inputs
+                    .iter()
+                    .map(|i| Err(LeaseLost(i.task_id.to_string())))
+                    .collect(),
+                advance: Vec::new(),
+            };
+            if accepted.is_empty() {
+                return Ok::<_, StoreError>((outcome, BTreeMap::new()));
+            }
+
+            // the tasks: (id, job, tenant, node, stage)
+            let mut updated: HashMap<String, (String, String, String, i64)> = HashMap::new();
+            for success in [true, false] {
+                let ids: Vec<&str> = accepted
+                    .iter()
+                    .filter(|&&i| $inputs[i].end.success == success)
+                    .map(|&i| $inputs[i].task_id)
+                    .collect();
+                for chunk in ids.chunks(CHUNK) {
+                    let set = if success {
+                        "status = 'complete'"
+                    } else {
+                        "status = 'failed', failures = failures + 1"
+                    };
+                    let sql = format!(
+                        "UPDATE job_tasks SET {set}, status_time = $1 WHERE id IN ({}) \
+                         RETURNING id, job_id, tenant_id, node_id, stage",
+                        placeholders(chunk.len(), 2)
+                    );
+                    let mut query =
+                        sqlx::query_as::<_, (String, String, String, String, i64)>(&sql)
+                            .bind($now);
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    for (id, job, tenant, node, stage) in query.fetch_all(&mut *$tx).await? {
+                        updated.insert(id, (job, tenant, node, stage));
+                    }
+                }
+            }
+
+            // the attempts' history entries
+            for chunk in accepted.chunks(CHUNK) {
+                let sql = format!(
+                    "UPDATE node_actions SET status = v.column3, stdout = v.column4, \
+                     stderr = v.column5, status_time = $1 FROM (VALUES {}) AS v \
+                     WHERE node_actions.task_id = v.column1 AND node_actions.attempt = v.column2",
+                    tuples(chunk.len(), 5, 2)
+                );
+                let mut query = sqlx::query(&sql).bind($now);
+                for &i in chunk {
+                    let input = &$inputs[i];
+                    query = query
+                        .bind(input.task_id)
+                        .bind(input.attempt)
+                        .bind(if input.end.success { "complete" } else { "failed" })
+                        .bind(tail(&input.end.stdout, ACTION_OUTPUT_CHARS))
+                        .bind(tail(&input.end.stderr, ACTION_OUTPUT_CHARS));
+                }
+                query.execute(&mut *$tx).await?;
+            }
+
+            // log lines the workers did not stream, after those they did
+            let logged: Vec<usize> = accepted
+                .iter()
+                .copied()
+                .filter(|&i| !$inputs[i].end.log.is_empty())
+                .collect();
+            if !logged.is_empty() {
+                let mut next: HashMap<(String, i64), i64> = HashMap::new();
+                for chunk in logged.chunks(CHUNK) {
+                    let sql = format!(
+                        "SELECT task_id, attempt, MAX(seq) FROM task_logs \
+                         WHERE (task_id, attempt) IN (VALUES {}) GROUP BY task_id, attempt",
+                        tuples(chunk.len(), 2, 1)
+                    );
+                    let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+                    for &i in chunk {
+                        query = query.bind($inputs[i].task_id).bind($inputs[i].attempt);
+                    }
+                    for (task, attempt, seq) in query.fetch_all(&mut *$tx).await? {
+                        next.insert((task, attempt), seq + 1);
+                    }
+                }
+                // (task, attempt, seq, (at, level, line))
+                let mut lines: Vec<(&str, i64, i64, &LogLine)> = Vec::new();
+                for &i in &logged {
+                    let input = &$inputs[i];
+                    let first = next
+                        .get(&(input.task_id.to_string(), input.attempt))
+                        .copied()
+                        .unwrap_or(1);
+                    for (n, line) in input.end.log.iter().enumerate() {
+                        lines.push((input.task_id, input.attempt, first + n as i64, line));
+                    }
+                }
+                for chunk in lines.chunks(CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO task_logs (task_id, attempt, seq, at, level, line) VALUES {}",
+                        tuples(chunk.len(), 6, 1)
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for (task, attempt, seq, (at, level, line)) in chunk {
+                        query = query
+                            .bind(*task)
+                            .bind(*attempt)
+                            .bind(*seq)
+                            .bind(*at)
+                            .bind(level.as_str())
+                            .bind(line.as_str());
+                    }
+                    query.execute(&mut *$tx).await?;
+                }
+            }
+
+            // the nodes the reports are on
+            let node_ids: Vec<String> = accepted
+                .iter()
+                .filter_map(|&i| updated.get($inputs[i].task_id).map(|u| u.2.clone()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut bodies: BTreeMap<String, (String, bool)> = BTreeMap::new();
+            for chunk in node_ids.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT id, cluster_id, tenant_id, nodenum, body FROM nodes WHERE id IN ({})",
+                    placeholders(chunk.len(), 1)
+                );
+                let mut query = sqlx::query_as::<_, NodeRow>(&sql);
+                for id in chunk {
+                    query = query.bind(id.as_str());
+                }
+                for node in query.fetch_all(&mut *$tx).await? {
+                    bodies.insert(node.id, (node.body, false));
+                }
+            }
+            for &i in &accepted {
+                let Some((_, _, node, _)) = updated.get($inputs[i].task_id) else {
+                    continue;
+                };
+                if let Some((body, changed)) = bodies.get_mut(node)
+                    && let Some(merged) = $merge(i, body)
+                {
+                    *body = merged;
+                    *changed = true;
+                }
+            }
+            let changed: Vec<(&String, &String)> = bodies
+                .iter()
+                .filter(|(_, (_, changed))| *changed)
+                .map(|(id, (body, _))| (id, body))
+                .collect();
+            for chunk in changed.chunks(CHUNK) {
+                let sql = format!(
+                    "UPDATE nodes SET body = v.column2 FROM (VALUES {}) AS v \
+                     WHERE nodes.id = v.column1",
+                    tuples(chunk.len(), 2, 1)
+                );
+                let mut query = sqlx::query(&sql);
+                for (id, body) in chunk {
+                    query = query.bind(id.as_str()).bind(body.as_str());
+                }
+                query.execute(&mut *$tx).await?;
+            }
+
+            // what the jobs' rows get (`count_down_step`, last): a failure needs a scheduling
+            // step; a stage whose last task ended will
+            let mut advance: std::collections::BTreeSet<String> = Default::default();
+            let mut done: BTreeMap<(String, i64), i64> = BTreeMap::new();
+            for &i in &accepted {
+                let Some((job, tenant, _, stage)) = updated.get($inputs[i].task_id) else {
+                    continue;
+                };
+                outcome.results[i] = Ok(FinishedTask {
+                    job_id: job.clone(),
+                    tenant_id: tenant.clone(),
+                });
+                if $inputs[i].end.success {
+                    *done.entry((job.clone(), *stage)).or_default() += 1;
+                } else {
+                    advance.insert(job.clone());
+                }
+            }
+            outcome.advance = advance.into_iter().collect();
+            Ok((outcome, done))
+        }
+        .await?
+    };
+}
+
+/// Takes the successes of `$done` (`(job, stage)` → how many) off their jobs' `stage_pending`
+/// in transaction `$tx`, in one order; answers the jobs that need a scheduling step now (their
+/// stage ended, or they are no longer simply running). The step of
+/// [`Store::finish_and_claim`] that comes last: the jobs' rows are the most contended, and a
+/// batch on the same job waits here until this one commits.
+macro_rules! count_down_step {
+    ($tx:ident, $done:expr, $now:expr) => {
+        async {
+            let mut advance = Vec::new();
+            for ((job, stage), count) in $done {
+                let left: Option<(i64, String)> = sqlx::query_as(
+                    "UPDATE jobs SET stage_pending = stage_pending - $3, updated_at = $4 \
+                     WHERE id = $1 AND current_stage = $2 RETURNING stage_pending, status",
+                )
+                .bind(job)
+                .bind(*stage)
+                .bind(*count)
+                .bind($now)
+                .fetch_optional(&mut *$tx)
+                .await?;
+                match left {
+                    Some((pending, status)) if pending > 0 && status == "running" => {}
+                    _ => advance.push(job.clone()),
+                }
+            }
+            Ok::<_, StoreError>(advance)
+        }
+        .await?
+    };
+}
+
+/// Worker slots that want tasks: of one tenant only, or of any.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimGroup<'a> {
+    pub tenant_id: Option<&'a str>,
+    /// One task each at most; the claims answer in this order.
+    pub workers: &'a [String],
+}
+
 impl Store {
-    /// Claims ready tasks for `workers` (one each, in order; fewer when fewer are ready), of
-    /// `tenant_id` only when given, until `lease_until`, sharing them fairly between tenants
-    /// under each tenant's cap (`tenants.workers`). Each claim's attempt (its node action
-    /// history entry) is written in the same transaction, before any plugin can run it.
-    /// `result[i]` is `workers[i]`'s.
+    /// Claims ready tasks for `workers` (one each at most, in their order; fewer when fewer
+    /// are ready), of `tenant_id` only when given, until `lease_until`, sharing them fairly
+    /// between tenants under each tenant's cap (`tenants.workers`). Each claim's attempt (its
+    /// node action history entry) is written in the same transaction, before any plugin can
+    /// run it. Each claim names its worker.
     pub async fn claim_job_tasks(
         &self,
         workers: &[String],
@@ -159,175 +578,11 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<Vec<ClaimedJobTask>> {
-        if workers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let _turn = self.write_turn().await;
-        let claim_sql = match self.backend {
-            Backend::Postgres(_) => CLAIM_FOR_TENANT
-                .replace("NEXT_INDEX", "")
-                .replace("LOCKING", "FOR UPDATE SKIP LOCKED"),
-            Backend::Sqlite(_) => CLAIM_FOR_TENANT
-                .replace("NEXT_INDEX", "INDEXED BY task_queue_next")
-                .replace("LOCKING", ""),
-        };
-        on_pool!(self, |pool| {
-            async {
-                // SQLite: the write lock from the start, so the counts read are the counts the
-                // claim changes (caps hold exactly); PostgreSQL: a concurrent claimer may read
-                // the same counts, and rows are never claimed twice (SKIP LOCKED)
-                let mut tx = match self.backend {
-                    Backend::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                    Backend::Postgres(_) => pool.begin().await?,
-                };
-                let candidates: Vec<Candidate> = sqlx::query_as(CANDIDATES)
-                    .bind(now)
-                    .bind(tenant_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let shares = shares(&candidates, workers.len());
-                // (queue row, task id)
-                let mut rows: Vec<(String, String)> = Vec::new();
-                for (tenant, n) in &shares {
-                    let mut claimed: Vec<(String, String)> = sqlx::query_as(&claim_sql)
-                        .bind("")
-                        .bind(lease_until)
-                        .bind(now)
-                        .bind(tenant)
-                        .bind(*n as i64)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    rows.append(&mut claimed);
-                }
-                if rows.is_empty() {
-                    tx.commit().await?;
-                    return Ok::<_, StoreError>(Vec::new());
-                }
-                rows.sort();
-                let ids: Vec<&str> = rows.iter().map(|(_, task)| task.as_str()).collect();
-                // the tasks, with their nodes as they are now and their attempts so far
-                let found: Vec<ClaimedRow> = {
-                    let sql = format!(
-                        "SELECT {}, n.body AS node_body, \
-                         (SELECT COUNT(*) FROM node_actions a WHERE a.task_id = t.id) AS attempts \
-                         FROM job_tasks t LEFT JOIN nodes n ON n.id = t.node_id \
-                         WHERE t.id IN ({})",
-                        TASK_COLUMNS
-                            .split(", ")
-                            .map(|c| format!("t.{c}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        placeholders(ids.len(), 1)
-                    );
-                    let mut query = sqlx::query_as(&sql);
-                    for id in &ids {
-                        query = query.bind(*id);
-                    }
-                    query.fetch_all(&mut *tx).await?
-                };
-                let mut tasks: HashMap<String, ClaimedRow> = found
-                    .into_iter()
-                    .map(|row| (row.task.id.clone(), row))
-                    .collect();
-                // a queue row whose task is gone (its cluster was removed) leaves the queue
-                let orphans: Vec<&str> = rows
-                    .iter()
-                    .filter(|(_, task)| !tasks.contains_key(task))
-                    .map(|(queue, _)| queue.as_str())
-                    .collect();
-                if !orphans.is_empty() {
-                    let sql = format!(
-                        "DELETE FROM task_queue WHERE id IN ({})",
-                        placeholders(orphans.len(), 1)
-                    );
-                    let mut query = sqlx::query(&sql);
-                    for id in &orphans {
-                        query = query.bind(*id);
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-                let claimed: Vec<(String, ClaimedRow)> = rows
-                    .into_iter()
-                    .filter_map(|(queue, task)| tasks.remove(&task).map(|t| (queue, t)))
-                    .collect();
-                if claimed.is_empty() {
-                    tx.commit().await?;
-                    return Ok(Vec::new());
-                }
-                // each row gets its worker
-                {
-                    let cases: String = (0..claimed.len())
-                        .map(|i| format!("WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    let list: String = (0..claimed.len())
-                        .map(|i| format!("${}", 2 * i + 1))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let sql = format!(
-                        "UPDATE task_queue SET worker = CASE id {cases} END WHERE id IN ({list})"
-                    );
-                    let mut query = sqlx::query(&sql);
-                    for (i, (queue, _)) in claimed.iter().enumerate() {
-                        query = query.bind(queue.as_str()).bind(workers[i].as_str());
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-                // the new attempts on record
-                let attempts: Vec<i64> = claimed.iter().map(|(_, row)| row.attempts + 1).collect();
-                for chunk in claimed
-                    .iter()
-                    .zip(&attempts)
-                    .collect::<Vec<_>>()
-                    .chunks(CHUNK)
-                {
-                    let values = (0..chunk.len())
-                        .map(|r| {
-                            let f = 2 + r * 6;
-                            format!(
-                                "(${}, ${}, ${}, ${}, ${}, ${}, $1, $1, 'in_progress', '', '')",
-                                f,
-                                f + 1,
-                                f + 2,
-                                f + 3,
-                                f + 4,
-                                f + 5
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let sql = format!(
-                        "INSERT INTO node_actions (task_id, attempt, node_id, cluster_id, service, \
-                         action, submit_time, status_time, status, stdout, stderr) VALUES {values}"
-                    );
-                    let mut query = sqlx::query(&sql).bind(now);
-                    for ((_, ClaimedRow { task, .. }), attempt) in chunk {
-                        query = query
-                            .bind(task.id.as_str())
-                            .bind(**attempt)
-                            .bind(task.node_id.as_str())
-                            .bind(task.cluster_id.as_str())
-                            .bind(task.service.as_str())
-                            .bind(task.task_name.as_str());
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(claimed
-                    .into_iter()
-                    .zip(attempts)
-                    .zip(workers)
-                    .map(|(((_, row), attempt), worker)| ClaimedJobTask {
-                        task: row.task,
-                        node_body: row.node_body,
-                        attempt,
-                        lease_until,
-                        worker: worker.clone(),
-                    })
-                    .collect())
-            }
-            .await
-        })
+        let group = ClaimGroup { tenant_id, workers };
+        let (_, mut claims) = self
+            .finish_and_claim(&[], &[group], now, lease_until, |_, _| None)
+            .await?;
+        Ok(claims.pop().unwrap_or_default())
     }
 
     /// Applies reports in one transaction. A report counts only from the worker holding a live
@@ -339,255 +594,81 @@ impl Store {
         &self,
         inputs: &[FinishInput<'_>],
         now: i64,
-        mut merge: M,
+        merge: M,
     ) -> Result<FinishOutcome>
     where
         M: FnMut(usize, &str) -> Option<String>,
     {
-        if inputs.is_empty() {
-            return Ok(FinishOutcome::default());
+        Ok(self.finish_and_claim(inputs, &[], now, 0, merge).await?.0)
+    }
+
+    /// [`Store::finish_job_tasks`] for `inputs`, then [`Store::claim_job_tasks`] for each
+    /// group, in one transaction: a worker slot's report and its next claim cost one commit,
+    /// and the slots that report together claim together. The finishes come first, so what they
+    /// free (a tenant's cap, the slot's own lease) the claims may use. Answers the finishes'
+    /// outcome and one list of claims per group.
+    pub async fn finish_and_claim<M>(
+        &self,
+        inputs: &[FinishInput<'_>],
+        groups: &[ClaimGroup<'_>],
+        now: i64,
+        lease_until: i64,
+        mut merge: M,
+    ) -> Result<(FinishOutcome, Vec<Vec<ClaimedJobTask>>)>
+    where
+        M: FnMut(usize, &str) -> Option<String>,
+    {
+        let mut claims: Vec<Vec<ClaimedJobTask>> = groups.iter().map(|_| Vec::new()).collect();
+        if inputs.is_empty() && groups.iter().all(|g| g.workers.is_empty()) {
+            return Ok((FinishOutcome::default(), claims));
         }
         let _turn = self.write_turn().await;
-        // found by task id (SQLite is told the index, as for claims)
+        let claim_sql = match self.backend {
+            Backend::Postgres(_) => CLAIM_FOR_TENANT
+                .replace("NEXT_INDEX", "")
+                .replace("LOCKING", "FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite(_) => CLAIM_FOR_TENANT
+                .replace("NEXT_INDEX", "INDEXED BY task_queue_next")
+                .replace("LOCKING", ""),
+        };
+        // a finish finds its queue row by task id (SQLite is told the index, as for claims)
         let task_index = match self.backend {
             Backend::Postgres(_) => "",
             Backend::Sqlite(_) => "INDEXED BY task_queue_task",
         };
         on_pool!(self, |pool| {
             async {
-                let mut tx = pool.begin().await?;
-                // the leases: the write comes first
-                let mut held: HashSet<String> = HashSet::new();
-                for chunk in inputs.chunks(CHUNK) {
-                    let sql = format!(
-                        "DELETE FROM task_queue {task_index} WHERE payload IN ({}) \
-                         AND (payload, worker) IN (VALUES {}) \
-                         AND state = 'claimed' AND lease_until >= $1 RETURNING payload",
-                        placeholders(chunk.len(), 2 + 2 * chunk.len()),
-                        tuples(chunk.len(), 2, 2)
-                    );
-                    let mut query = sqlx::query_scalar::<_, String>(&sql).bind(now);
-                    for input in chunk {
-                        query = query.bind(input.task_id).bind(input.worker);
-                    }
-                    for input in chunk {
-                        query = query.bind(input.task_id);
-                    }
-                    held.extend(query.fetch_all(&mut *tx).await?);
-                }
-                // a task reported twice in one batch counts once
-                let mut accepted: Vec<usize> = Vec::new();
-                for (i, input) in inputs.iter().enumerate() {
-                    if held.remove(input.task_id) {
-                        accepted.push(i);
-                    }
-                }
-                let mut outcome = FinishOutcome {
-                    results: inputs
-                        .iter()
-                        .map(|i| Err(LeaseLost(i.task_id.to_string())))
-                        .collect(),
-                    advance: Vec::new(),
+                // SQLite: the write lock from the start, so the counts a claim reads are the
+                // counts it changes (caps hold exactly); PostgreSQL: a concurrent claimer may
+                // read the same counts, and rows are never claimed twice (SKIP LOCKED)
+                let mut tx = match self.backend {
+                    Backend::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
+                    Backend::Postgres(_) => pool.begin().await?,
                 };
-                if accepted.is_empty() {
-                    tx.commit().await?;
-                    return Ok::<_, StoreError>(outcome);
-                }
-
-                // the tasks: (id, job, tenant, node, stage)
-                let mut updated: HashMap<String, (String, String, String, i64)> = HashMap::new();
-                for success in [true, false] {
-                    let ids: Vec<&str> = accepted
-                        .iter()
-                        .filter(|&&i| inputs[i].end.success == success)
-                        .map(|&i| inputs[i].task_id)
-                        .collect();
-                    for chunk in ids.chunks(CHUNK) {
-                        let set = if success {
-                            "status = 'complete'"
-                        } else {
-                            "status = 'failed', failures = failures + 1"
-                        };
-                        let sql = format!(
-                            "UPDATE job_tasks SET {set}, status_time = $1 WHERE id IN ({}) \
-                             RETURNING id, job_id, tenant_id, node_id, stage",
-                            placeholders(chunk.len(), 2)
+                let (mut outcome, done) = if inputs.is_empty() {
+                    (FinishOutcome::default(), BTreeMap::new())
+                } else {
+                    finish_step!(tx, inputs, now, merge, task_index)
+                };
+                for (group, claimed) in groups.iter().zip(claims.iter_mut()) {
+                    if !group.workers.is_empty() {
+                        *claimed = claim_step!(
+                            tx,
+                            group.workers,
+                            group.tenant_id,
+                            now,
+                            lease_until,
+                            claim_sql
                         );
-                        let mut query =
-                            sqlx::query_as::<_, (String, String, String, String, i64)>(&sql)
-                                .bind(now);
-                        for id in chunk {
-                            query = query.bind(*id);
-                        }
-                        for (id, job, tenant, node, stage) in query.fetch_all(&mut *tx).await? {
-                            updated.insert(id, (job, tenant, node, stage));
-                        }
                     }
                 }
-
-                // the attempts' history entries
-                for chunk in accepted.chunks(CHUNK) {
-                    let sql = format!(
-                        "UPDATE node_actions SET status = v.column3, stdout = v.column4, \
-                         stderr = v.column5, status_time = $1 FROM (VALUES {}) AS v \
-                         WHERE node_actions.task_id = v.column1 AND node_actions.attempt = v.column2",
-                        tuples(chunk.len(), 5, 2)
-                    );
-                    let mut query = sqlx::query(&sql).bind(now);
-                    for &i in chunk {
-                        let input = &inputs[i];
-                        query = query
-                            .bind(input.task_id)
-                            .bind(input.attempt)
-                            .bind(if input.end.success { "complete" } else { "failed" })
-                            .bind(tail(&input.end.stdout, ACTION_OUTPUT_CHARS))
-                            .bind(tail(&input.end.stderr, ACTION_OUTPUT_CHARS));
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-
-                // log lines the workers did not stream, after those they did
-                let logged: Vec<usize> = accepted
-                    .iter()
-                    .copied()
-                    .filter(|&i| !inputs[i].end.log.is_empty())
-                    .collect();
-                if !logged.is_empty() {
-                    let mut next: HashMap<(String, i64), i64> = HashMap::new();
-                    for chunk in logged.chunks(CHUNK) {
-                        let sql = format!(
-                            "SELECT task_id, attempt, MAX(seq) FROM task_logs \
-                             WHERE (task_id, attempt) IN (VALUES {}) GROUP BY task_id, attempt",
-                            tuples(chunk.len(), 2, 1)
-                        );
-                        let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
-                        for &i in chunk {
-                            query = query.bind(inputs[i].task_id).bind(inputs[i].attempt);
-                        }
-                        for (task, attempt, seq) in query.fetch_all(&mut *tx).await? {
-                            next.insert((task, attempt), seq + 1);
-                        }
-                    }
-                    // (task, attempt, seq, (at, level, line))
-                    let mut lines: Vec<(&str, i64, i64, &LogLine)> = Vec::new();
-                    for &i in &logged {
-                        let input = &inputs[i];
-                        let first = next
-                            .get(&(input.task_id.to_string(), input.attempt))
-                            .copied()
-                            .unwrap_or(1);
-                        for (n, line) in input.end.log.iter().enumerate() {
-                            lines.push((input.task_id, input.attempt, first + n as i64, line));
-                        }
-                    }
-                    for chunk in lines.chunks(CHUNK) {
-                        let sql = format!(
-                            "INSERT INTO task_logs (task_id, attempt, seq, at, level, line) VALUES {}",
-                            tuples(chunk.len(), 6, 1)
-                        );
-                        let mut query = sqlx::query(&sql);
-                        for (task, attempt, seq, (at, level, line)) in chunk {
-                            query = query
-                                .bind(*task)
-                                .bind(*attempt)
-                                .bind(*seq)
-                                .bind(*at)
-                                .bind(level.as_str())
-                                .bind(line.as_str());
-                        }
-                        query.execute(&mut *tx).await?;
-                    }
-                }
-
-                // the nodes the reports are on
-                let node_ids: Vec<String> = accepted
-                    .iter()
-                    .filter_map(|&i| updated.get(inputs[i].task_id).map(|u| u.2.clone()))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                let mut bodies: BTreeMap<String, (String, bool)> = BTreeMap::new();
-                for chunk in node_ids.chunks(CHUNK) {
-                    let sql = format!(
-                        "SELECT id, cluster_id, tenant_id, nodenum, body FROM nodes WHERE id IN ({})",
-                        placeholders(chunk.len(), 1)
-                    );
-                    let mut query = sqlx::query_as::<_, NodeRow>(&sql);
-                    for id in chunk {
-                        query = query.bind(id.as_str());
-                    }
-                    for node in query.fetch_all(&mut *tx).await? {
-                        bodies.insert(node.id, (node.body, false));
-                    }
-                }
-                for &i in &accepted {
-                    let Some((_, _, node, _)) = updated.get(inputs[i].task_id) else {
-                        continue;
-                    };
-                    if let Some((body, changed)) = bodies.get_mut(node)
-                        && let Some(merged) = merge(i, body)
-                    {
-                        *body = merged;
-                        *changed = true;
-                    }
-                }
-                let changed: Vec<(&String, &String)> = bodies
-                    .iter()
-                    .filter(|(_, (_, changed))| *changed)
-                    .map(|(id, (body, _))| (id, body))
-                    .collect();
-                for chunk in changed.chunks(CHUNK) {
-                    let sql = format!(
-                        "UPDATE nodes SET body = v.column2 FROM (VALUES {}) AS v \
-                         WHERE nodes.id = v.column1",
-                        tuples(chunk.len(), 2, 1)
-                    );
-                    let mut query = sqlx::query(&sql);
-                    for (id, body) in chunk {
-                        query = query.bind(id.as_str()).bind(body.as_str());
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-
-                // the jobs, last (their rows are the most contended), in one order: a failure
-                // or a stage whose last task ended needs a scheduling step
-                let mut advance: std::collections::BTreeSet<String> = Default::default();
-                let mut done: BTreeMap<(String, i64), i64> = BTreeMap::new();
-                for &i in &accepted {
-                    let Some((job, tenant, _, stage)) = updated.get(inputs[i].task_id) else {
-                        continue;
-                    };
-                    outcome.results[i] = Ok(FinishedTask {
-                        job_id: job.clone(),
-                        tenant_id: tenant.clone(),
-                    });
-                    if inputs[i].end.success {
-                        *done.entry((job.clone(), *stage)).or_default() += 1;
-                    } else {
-                        advance.insert(job.clone());
-                    }
-                }
-                for ((job, stage), count) in &done {
-                    let left: Option<(i64, String)> = sqlx::query_as(
-                        "UPDATE jobs SET stage_pending = stage_pending - $3, updated_at = $4 \
-                         WHERE id = $1 AND current_stage = $2 RETURNING stage_pending, status",
-                    )
-                    .bind(job)
-                    .bind(*stage)
-                    .bind(*count)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    match left {
-                        Some((pending, status)) if pending > 0 && status == "running" => {}
-                        _ => {
-                            advance.insert(job.clone());
-                        }
+                for job in count_down_step!(tx, &done, now) {
+                    if !outcome.advance.contains(&job) {
+                        outcome.advance.push(job);
                     }
                 }
                 tx.commit().await?;
-                outcome.advance = advance.into_iter().collect();
-                Ok(outcome)
+                Ok::<_, StoreError>((outcome, claims))
             }
             .await
         })

@@ -32,7 +32,7 @@ use sqlx::sqlite::{
 };
 
 pub use audit::AuditEntry;
-pub use batch::{FinishInput, FinishOutcome, FinishedTask};
+pub use batch::{ClaimGroup, FinishInput, FinishOutcome, FinishedTask};
 pub use catalog::{NamedBody, StoredEntity};
 pub use clusters::{ClusterRow, JobRow, JobTaskRow, NewCluster, NewJob, NodeRow, QuotaCheck};
 pub use error::StoreError;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use weft_engine::{Engine, Finished, WorkerIdentity};
 use weft_model::{PluginRef, ResourceRef, TaskAssignment, TaskLogLine, TaskReport};
 
-use crate::{SourceError, TaskSource};
+use crate::{FinishAndTake, SourceError, TaskSource};
 
 /// Takes tasks straight from the engine, as worker `name`.
 #[derive(Debug, Clone)]
@@ -70,6 +70,24 @@ impl TaskSource for EngineSource {
             .await
             .map_err(source_error)?
             == Finished::Accepted)
+    }
+
+    async fn finish_and_take(
+        &self,
+        slot: usize,
+        report: TaskReport,
+        take_next: bool,
+    ) -> FinishAndTake {
+        if !take_next {
+            return (self.finish(slot, report).await, Ok(None));
+        }
+        let (finished, taken) = self.engine.finish_and_take(&self.who(slot), &report).await;
+        (
+            finished
+                .map(|f| f == Finished::Accepted)
+                .map_err(source_error),
+            taken.map_err(source_error),
+        )
     }
 
     async fn component(&self, plugin: &PluginRef) -> Result<Vec<u8>, SourceError> {

@@ -33,6 +33,13 @@ use weft_model::{PluginRef, ResourceRef, TaskAssignment, TaskLogLine, TaskReport
 #[error("{0}")]
 pub struct SourceError(pub String);
 
+/// What [`TaskSource::finish_and_take`] answers: whether the report was accepted (`false`: the
+/// lease was lost and the report dropped), and the slot's next task.
+pub type FinishAndTake = (
+    Result<bool, SourceError>,
+    Result<Option<TaskAssignment>, SourceError>,
+);
+
 /// Where tasks come from and reports go.
 pub trait TaskSource: Send + Sync + 'static {
     /// The next task for slot `slot`, or `None`.
@@ -61,6 +68,25 @@ pub trait TaskSource: Send + Sync + 'static {
         slot: usize,
         report: TaskReport,
     ) -> impl Future<Output = Result<bool, SourceError>> + Send;
+    /// [`TaskSource::finish`], then, when `take_next`, [`TaskSource::take`] for the same slot:
+    /// the report's fate and the next task, apart (a report delivered stays delivered when the
+    /// take fails). A source that can do both in one exchange does.
+    fn finish_and_take(
+        &self,
+        slot: usize,
+        report: TaskReport,
+        take_next: bool,
+    ) -> impl Future<Output = FinishAndTake> + Send {
+        async move {
+            let finished = self.finish(slot, report).await;
+            let next = if take_next {
+                self.take(slot).await
+            } else {
+                Ok(None)
+            };
+            (finished, next)
+        }
+    }
     /// The component bytes of a plugin version.
     fn component(
         &self,
@@ -85,6 +111,14 @@ pub struct WorkerConfig {
     pub error_backoff: Duration,
 }
 
+/// Waits for `until`, or for `stop` to change.
+async fn wait(until: impl Future<Output = ()>, stop: &mut tokio::sync::watch::Receiver<bool>) {
+    tokio::select! {
+        _ = until => {}
+        _ = stop.changed() => {}
+    }
+}
+
 /// Runs `config.slots` slots until `stop` is set; each finishes its current task first.
 pub async fn run<S: TaskSource>(
     source: Arc<S>,
@@ -101,28 +135,42 @@ pub async fn run<S: TaskSource>(
             stop.clone(),
         );
         slots.spawn(async move {
-            while !*stop.borrow() {
-                match source.take(slot).await {
-                    Ok(Some(assignment)) => {
-                        let report = executor.execute(&*source, slot, &assignment, config.heartbeat).await;
-                        match source.finish(slot, report).await {
-                            Ok(true) => {}
-                            Ok(false) => tracing::warn!(task = %assignment.task_id, "lease lost: the report was dropped"),
-                            Err(e) => tracing::warn!(task = %assignment.task_id, error = %e, "the report could not be delivered"),
+            // a task taken with the last report; run even when a stop came meanwhile (it is
+            // claimed: the slot finishes it first)
+            let mut next: Option<TaskAssignment> = None;
+            loop {
+                let assignment = match next.take() {
+                    Some(assignment) => assignment,
+                    None if *stop.borrow() => break,
+                    None => match source.take(slot).await {
+                        Ok(Some(assignment)) => assignment,
+                        Ok(None) => {
+                            wait(source.idle(), &mut stop).await;
+                            continue;
                         }
-                    }
-                    Ok(None) => {
-                        tokio::select! {
-                            _ = source.idle() => {}
-                            _ = stop.changed() => {}
+                        Err(e) => {
+                            tracing::warn!(slot, error = %e, "taking a task failed");
+                            wait(tokio::time::sleep(config.error_backoff), &mut stop).await;
+                            continue;
                         }
-                    }
+                    },
+                };
+                let report = executor.execute(&*source, slot, &assignment, config.heartbeat).await;
+                let take_next = !*stop.borrow();
+                let (finished, taken) = source.finish_and_take(slot, report, take_next).await;
+                match finished {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(task = %assignment.task_id, "lease lost: the report was dropped"),
+                    Err(e) => tracing::warn!(task = %assignment.task_id, error = %e, "the report could not be delivered"),
+                }
+                match taken {
+                    Ok(Some(assignment)) => next = Some(assignment),
+                    // nothing ready: wait before asking again
+                    Ok(None) if take_next => wait(source.idle(), &mut stop).await,
+                    Ok(None) => {}
                     Err(e) => {
                         tracing::warn!(slot, error = %e, "taking a task failed");
-                        tokio::select! {
-                            _ = tokio::time::sleep(config.error_backoff) => {}
-                            _ = stop.changed() => {}
-                        }
+                        wait(tokio::time::sleep(config.error_backoff), &mut stop).await;
                     }
                 }
             }
