@@ -150,8 +150,8 @@ pub struct FinishOutcome {
     pub advance: Vec<String>,
 }
 
-/// Claims tasks for `$workers` in transaction `$tx` (one each, in order; fewer when fewer are
-/// ready), of `$tenant_id` only when it names one: the step of [`Store::finish_and_claim`] that
+/// Claims tasks for `$workers` in transaction `$tx` (one each at most, answered in the workers'
+/// order; fewer when fewer are ready), of `$tenant_id` only when it names one: the step of [`Store::finish_and_claim`] that
 /// claims. A macro, not a function, because the transaction's type is the backend's.
 macro_rules! claim_step {
     ($tx:ident, $workers:expr, $tenant_id:expr, $now:expr, $lease_until:expr, $claim_sql:expr) => {
@@ -166,7 +166,10 @@ macro_rules! claim_step {
             let mut rows: Vec<(String, String, String)> = Vec::new();
             let mut next_worker = 0;
             for (tenant, n) in &shares {
-                let workers = &$workers[next_worker..next_worker + n];
+                // (the shares add up to no more than the workers)
+                let workers = $workers
+                    .get(next_worker..next_worker + n)
+                    .unwrap_or_default();
                 next_worker += n;
                 let sql = $claim_sql.replace(
                     "WORKERS",
