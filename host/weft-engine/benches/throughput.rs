@@ -10,7 +10,8 @@
 //! 5 ms. Before those runs, the process's resident memory with 1,000 tasks of a 1,000-node
 //! cluster taken and not finished (in flight).
 //!
-//! Run with `cargo bench -p weft-engine --bench throughput`.
+//! Run with `cargo bench -p weft-engine --bench throughput`; `WEFT_BENCH_BACKENDS=postgres`,
+//! `WEFT_BENCH_SLOTS=64` and `WEFT_BENCH_MODES=together` (comma-separated lists) narrow it.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -192,8 +193,26 @@ async fn bench(backend: Backend) {
     }
     run(&engine, &store, &tenant, &inflight, 64, Mode::Together).await;
 
-    for slots in SLOT_COUNTS {
-        for mode in [Mode::Apart, Mode::Together] {
+    // WEFT_BENCH_SLOTS=64 and WEFT_BENCH_MODES=together narrow the runs (comma-separated)
+    let slot_counts: Vec<usize> = match std::env::var("WEFT_BENCH_SLOTS") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect(),
+        Err(_) => SLOT_COUNTS.to_vec(),
+    };
+    let modes: Vec<Mode> = match std::env::var("WEFT_BENCH_MODES") {
+        Ok(list) => [Mode::Apart, Mode::Together]
+            .into_iter()
+            .filter(|m| {
+                list.split(',')
+                    .any(|name| name.trim().eq_ignore_ascii_case(&format!("{m:?}")))
+            })
+            .collect(),
+        Err(_) => vec![Mode::Apart, Mode::Together],
+    };
+    for &slots in &slot_counts {
+        for &mode in &modes {
             // the median of RUNS, each beside its own baseline
             let mut rates = Vec::new();
             for run_number in 0..RUNS {

@@ -41,6 +41,12 @@ pub(crate) fn tuples(rows: usize, cols: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// How a batch's transaction begins on PostgreSQL: every statement of the hot path finds its
+/// rows through an index, and the planner is told not to scan instead. Its statistics for
+/// tables that churn by the second (the queue) or grow by thousands of rows a minute (tasks,
+/// node actions) are always stale, and with them it scans a whole table for 64 keys.
+const PG_BEGIN: &str = "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
+
 /// A tenant that may take tasks now.
 #[derive(Debug, Clone, FromRow)]
 struct Candidate {
@@ -54,14 +60,16 @@ struct Candidate {
 
 /// Tenants (one, when `$2` names it) with their capacity, claimed count and oldest ready
 /// task. Both are index seeks per tenant (`task_queue_next`): nothing here reads the whole
-/// queue.
-const CANDIDATES: &str = "SELECT id, workers - claimed AS room, claimed, oldest FROM (\
+/// queue. Materialized, so each is counted once per tenant (a subquery the planner inlines is
+/// run once for the filter and again for the answer).
+const CANDIDATES: &str = "WITH s AS MATERIALIZED (\
      SELECT t.id, t.workers, \
      (SELECT COUNT(*) FROM task_queue c WHERE c.tenant_id = t.id AND c.state = 'claimed') \
         AS claimed, \
      (SELECT q.enqueued_at FROM task_queue q WHERE q.tenant_id = t.id AND q.state = 'queued' \
         AND q.not_before <= $1 ORDER BY q.enqueued_at LIMIT 1) AS oldest \
-     FROM tenants t WHERE ($2 IS NULL OR t.id = $2)) s \
+     FROM tenants t WHERE ($2 IS NULL OR t.id = $2)) \
+     SELECT id, workers - claimed AS room, claimed, oldest FROM s \
      WHERE workers > claimed AND oldest IS NOT NULL";
 
 /// Claims tenant `$3`'s oldest ready tasks for the workers of `WORKERS` (`($w, 1), ($w, 2)...`:
@@ -317,7 +325,7 @@ macro_rules! finish_step {
                 let sql = format!(
                     "DELETE FROM task_queue {} WHERE payload IN ({}) \
                      AND (payload, worker) IN (VALUES {}) \
-                     AND state = 'claimed' AND lease_until >= $1 RETURNING payload",
+                     AND lease_until >= $1 RETURNING payload",
                     $task_index,
                     placeholders(chunk.len(), 2 + 2 * chunk.len()),
                     tuples(chunk.len(), 2, 2)
@@ -385,8 +393,11 @@ macro_rules! finish_step {
                 let sql = format!(
                     "UPDATE node_actions SET status = v.column3, stdout = v.column4, \
                      stderr = v.column5, status_time = $1 FROM (VALUES {}) AS v \
-                     WHERE node_actions.task_id = v.column1 AND node_actions.attempt = v.column2",
-                    tuples(chunk.len(), 5, 2)
+                     WHERE node_actions.task_id = v.column1 AND node_actions.attempt = v.column2 \
+                     AND node_actions.task_id IN ({})",
+                    tuples(chunk.len(), 5, 2),
+                    // (the same ids again: a probe of the key for each, not a join with all)
+                    placeholders(chunk.len(), 2 + 5 * chunk.len())
                 );
                 let mut query = sqlx::query(&sql).bind($now);
                 for &i in chunk {
@@ -397,6 +408,9 @@ macro_rules! finish_step {
                         .bind(if input.end.success { "complete" } else { "failed" })
                         .bind(tail(&input.end.stdout, ACTION_OUTPUT_CHARS))
                         .bind(tail(&input.end.stderr, ACTION_OUTPUT_CHARS));
+                }
+                for &i in chunk {
+                    query = query.bind($inputs[i].task_id);
                 }
                 query.execute(&mut *$tx).await?;
             }
@@ -646,7 +660,7 @@ impl Store {
                 // read the same counts, and rows are never claimed twice (SKIP LOCKED)
                 let mut tx = match self.backend {
                     Backend::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                    Backend::Postgres(_) => pool.begin().await?,
+                    Backend::Postgres(_) => pool.begin_with(PG_BEGIN).await?,
                 };
                 let (mut outcome, done) = if inputs.is_empty() {
                     (FinishOutcome::default(), BTreeMap::new())
