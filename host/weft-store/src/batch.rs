@@ -317,7 +317,7 @@ macro_rules! claim_step {
 /// failure) and, for `count_down_step`, how many tasks of each (job, stage) succeeded. A macro
 /// for the same reason as `claim_step`.
 macro_rules! finish_step {
-    ($tx:ident, $inputs:expr, $now:expr, $merge:expr, $task_index:expr) => {
+    ($tx:ident, $inputs:expr, $now:expr, $merge:expr, $task_index:expr, $node_lock:expr) => {
         async {
             // the leases: the write comes first
             let mut held: HashSet<String> = HashSet::new();
@@ -468,7 +468,9 @@ macro_rules! finish_step {
                 }
             }
 
-            // the nodes the reports are on
+            // the nodes the reports are on, locked in one order on PostgreSQL: another
+            // server's batch may merge a report on the same node, and neither may lose the
+            // other's
             let node_ids: Vec<String> = accepted
                 .iter()
                 .filter_map(|&i| updated.get($inputs[i].task_id).map(|u| u.2.clone()))
@@ -478,8 +480,9 @@ macro_rules! finish_step {
             let mut bodies: BTreeMap<String, (String, bool)> = BTreeMap::new();
             for chunk in node_ids.chunks(CHUNK) {
                 let sql = format!(
-                    "SELECT id, cluster_id, tenant_id, nodenum, body FROM nodes WHERE id IN ({})",
-                    placeholders(chunk.len(), 1)
+                    "SELECT id, cluster_id, tenant_id, nodenum, body FROM nodes WHERE id IN ({}){}",
+                    placeholders(chunk.len(), 1),
+                    $node_lock
                 );
                 let mut query = sqlx::query_as::<_, NodeRow>(&sql);
                 for id in chunk {
@@ -653,6 +656,11 @@ impl Store {
             Backend::Postgres(_) => "",
             Backend::Sqlite(_) => "INDEXED BY task_queue_task",
         };
+        // (SQLite's write lock is taken at the start)
+        let node_lock = match self.backend {
+            Backend::Postgres(_) => " ORDER BY id FOR UPDATE",
+            Backend::Sqlite(_) => "",
+        };
         on_pool!(self, |pool| {
             async {
                 // SQLite: the write lock from the start, so the counts a claim reads are the
@@ -665,7 +673,7 @@ impl Store {
                 let (mut outcome, done) = if inputs.is_empty() {
                     (FinishOutcome::default(), BTreeMap::new())
                 } else {
-                    finish_step!(tx, inputs, now, merge, task_index)
+                    finish_step!(tx, inputs, now, merge, task_index, node_lock)
                 };
                 for (group, claimed) in groups.iter().zip(claims.iter_mut()) {
                     if !group.workers.is_empty() {
@@ -688,6 +696,11 @@ impl Store {
                 Ok::<_, StoreError>((outcome, claims))
             }
             .await
+        })
+        .inspect(|(outcome, claims)| {
+            let finished = outcome.results.iter().filter(|r| r.is_ok()).count();
+            let claimed: usize = claims.iter().map(Vec::len).sum();
+            self.queue_churned((finished + claimed) as u64);
         })
     }
 }

@@ -21,6 +21,7 @@ mod pools;
 mod queue;
 mod resources;
 mod tenants;
+mod tidy;
 mod workers;
 
 use std::str::FromStr;
@@ -46,6 +47,7 @@ pub use pools::PoolRow;
 pub use queue::{ClaimedTask, Finished, LeaseLost};
 pub use resources::ResourceScope;
 pub use tenants::{Caller, TenantRecord, UserRecord};
+pub use tidy::VACUUM_AFTER_ROWS;
 pub use workers::{ProvisionerRow, WorkerTokenRow};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -85,6 +87,8 @@ pub struct Store {
     /// SQLite has one writer at a time, and a writer that finds the lock taken sleeps (1 ms,
     /// then longer) before it tries again. The engine's busy transactions queue here instead.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// When the queue table was last vacuumed (PostgreSQL).
+    tidy: std::sync::Arc<tidy::QueueTidy>,
 }
 
 impl std::fmt::Debug for Store {
@@ -130,6 +134,7 @@ impl Store {
         Ok(Store {
             backend,
             writer: Default::default(),
+            tidy: Default::default(),
         })
     }
 

@@ -111,8 +111,12 @@ impl Store {
                 .bind(tenant_cap)
                 .fetch_optional(pool)
                 .await)?;
-            if claimed.is_some() || !self.has_ready_task(tenant_id, now).await? {
+            if claimed.is_some() {
+                self.queue_churned(1);
                 return Ok(claimed);
+            }
+            if !self.has_ready_task(tenant_id, now).await? {
+                return Ok(None);
             }
         }
         Ok(None)
@@ -200,6 +204,7 @@ impl Store {
             .await
         });
         Ok(if done? {
+            self.queue_churned(1);
             Ok(())
         } else {
             Err(LeaseLost(id.to_string()))
@@ -208,14 +213,16 @@ impl Store {
 
     /// Puts every task whose lease expired before `now` back in the queue; answers how many.
     pub async fn requeue_expired(&self, now: i64) -> Result<u64> {
-        Ok(execute!(
+        let requeued = execute!(
             self,
             sqlx::query(
                 "UPDATE task_queue SET state = 'queued', worker = NULL, lease_until = NULL \
              WHERE state = 'claimed' AND lease_until < $1"
             )
             .bind(now)
-        )?)
+        )?;
+        self.queue_churned(requeued);
+        Ok(requeued)
     }
 
     /// Finished attempts of a job's tasks, as (task id, attempt, outcome), oldest first.

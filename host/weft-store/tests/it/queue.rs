@@ -10,6 +10,7 @@ both_backends!(
     claims_are_fair_between_tenants_and_capped,
     leases_expire_and_only_the_holder_finishes,
     concurrent_claimers_take_each_task_once,
+    a_busy_queue_is_vacuumed,
 );
 
 const DONE: Finished<'static> = Finished {
@@ -192,4 +193,47 @@ async fn concurrent_claimers_take_each_task_once(backend: Backend) {
         (60, 60),
         "each task exactly once"
     );
+}
+
+/// Enough claims and finishes start a vacuum of the queue table on PostgreSQL (its dead row
+/// versions would otherwise slow every claim until autovacuum comes). SQLite needs none.
+async fn a_busy_queue_is_vacuumed(backend: Backend) {
+    let (store, db) = super::open(backend).await;
+    let ids = tenants(&store, &["acme"]).await;
+    // each task is claimed once and finished once: two rows changed
+    let tasks = weft_store::VACUUM_AFTER_ROWS / 2 + 10;
+    for n in 0..tasks {
+        let id = format!("t{n}");
+        store
+            .enqueue_task(&id, &ids[0], "j1", "{}", 0, 0)
+            .await
+            .unwrap();
+        let claimed = store.claim_task("w1", None, 10, 1, 1_000).await.unwrap();
+        assert_eq!(claimed.map(|c| c.id), Some(id.clone()));
+        assert_eq!(
+            store.finish_task("w1", &id, &DONE, 2).await.unwrap(),
+            Ok(())
+        );
+    }
+    let Backend::Postgres = backend else {
+        return;
+    };
+    // (vacuums are counted in the server's statistics as they end)
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut vacuums = 0i64;
+    for _ in 0..100 {
+        vacuums = sqlx::query_scalar(
+            "SELECT vacuum_count FROM pg_stat_user_tables \
+             WHERE relname = 'task_queue' AND schemaname = current_schema()",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        if vacuums > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(vacuums > 0, "the queue was not vacuumed");
 }
