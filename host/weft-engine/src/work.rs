@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
@@ -86,6 +87,8 @@ pub(crate) enum WorkRequest {
 #[derive(Default)]
 pub(crate) struct Batches {
     work: Coalescer<WorkRequest>,
+    /// What the last batch looked up, for the next.
+    lookups: KeptLookups,
 }
 
 /// Takes limited alike (to one tenant, or not), claimed together.
@@ -146,6 +149,44 @@ impl Views {
     }
 }
 
+/// How long a batch's lookups of the catalog, plugins and resources are kept at most: a
+/// change this store did not make (another server's) is seen within this.
+const KEEP_LOOKUPS_FOR: Duration = Duration::from_secs(1);
+
+/// Lookups kept from one batch to the next while the store has ended no write to what they
+/// looked up (its [`weft_store::Store::catalog_version`] holds), and for [`KEEP_LOOKUPS_FOR`]
+/// at most from the first of them; a pool's machines are looked up again by each batch.
+#[derive(Default)]
+pub(crate) struct KeptLookups {
+    kept: Mutex<Option<(u64, Instant, Memo)>>,
+}
+
+impl KeptLookups {
+    /// The lookups still good at catalog `version`, with when the first of them was made (now,
+    /// when none are).
+    fn take(&self, version: u64) -> (Memo, Instant) {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match kept {
+            Some((kept_at, since, memo))
+                if kept_at == version && since.elapsed() < KEEP_LOOKUPS_FOR =>
+            {
+                (
+                    Memo {
+                        pools: BTreeMap::new(),
+                        ..memo
+                    },
+                    since,
+                )
+            }
+            _ => (Memo::default(), Instant::now()),
+        }
+    }
+
+    fn keep(&self, version: u64, since: Instant, memo: Memo) {
+        *self.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, since, memo));
+    }
+}
+
 /// What one batch of takes has looked up, each thing once.
 #[derive(Default)]
 struct Memo {
@@ -176,16 +217,20 @@ fn unrunnable_report(claimed: &ClaimedJobTask, why: String, now: i64) -> TaskRep
     }
 }
 
+/// Whether the report has anything to merge into its node's body ([`merge_report`]).
+fn changes_node(report: &TaskReport) -> bool {
+    !report.result.is_empty()
+        || !report.host_keys.is_empty()
+        || (report.status == 0 && (!report.ipaddresses.is_empty() || report.hostname.is_some()))
+}
+
 /// The node's body with the report merged in, or `None` when the report changes nothing.
 /// Results merge for failures too (Coopr); addresses and hostname only on success.
 fn merge_report(report: &TaskReport, body: &str) -> Option<String> {
-    let success = report.status == 0;
-    let changes = !report.result.is_empty()
-        || !report.host_keys.is_empty()
-        || (success && (!report.ipaddresses.is_empty() || report.hostname.is_some()));
-    if !changes {
+    if !changes_node(report) {
         return None;
     }
+    let success = report.status == 0;
     let mut body: NodeBody = parse("node", body).ok()?;
     for (k, v) in &report.result {
         body.provisioner_results.insert(k.clone(), v.clone());
@@ -301,7 +346,8 @@ impl Engine {
             }
         }
         let mut groups: Vec<TakeGroup> = takes.into_iter().collect();
-        let mut memo = Memo::default();
+        let version = self.store.catalog_version();
+        let (mut memo, since) = self.batches.lookups.take(version);
         // takes that found nothing claim once more after a step that queued tasks (a stage
         // just ended): the slots that ended it go on with the next at once
         let mut retook = false;
@@ -364,6 +410,7 @@ impl Engine {
             finishes = failed;
             groups = again.into_iter().filter(|(_, r)| !r.is_empty()).collect();
         }
+        self.batches.lookups.keep(version, since, memo);
     }
 
     /// Answers each take of a group that got a claim with its task.
@@ -457,6 +504,7 @@ impl Engine {
                 task_id: &f.report.task_id,
                 attempt: f.report.attempt,
                 end,
+                changes_node: changes_node(&f.report),
             })
             .collect();
         let workers: Vec<Vec<String>> = groups
@@ -805,38 +853,36 @@ impl Engine {
         name: &str,
         kind: PluginKind,
     ) -> Result<Result<PluginRef, String>, EngineError> {
-        for owner in [tenant, self.superadmin_tenant_id.as_str()] {
-            match self.store.get_plugin(owner, name, None).await {
-                Ok(record) => {
-                    if record.kind != kind {
-                        return Ok(Err(format!(
-                            "plugin '{name}' is a {}, not a {}",
-                            record.kind.as_str(),
-                            kind.as_str()
-                        )));
-                    }
-                    if record.status != PluginStatus::Active {
-                        return Ok(Err(format!(
-                            "plugin '{name}' version {} is {}",
-                            record.version,
-                            record.status.as_str()
-                        )));
-                    }
-                    return Ok(Ok(PluginRef {
-                        name: record.name,
-                        version: record.version,
-                        digest: record.digest,
-                        kind,
-                        grants: record.approved,
-                    }));
-                }
-                Err(weft_store::StoreError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        let Some(record) = self
+            .store
+            .get_plugin_own_or(tenant, &self.superadmin_tenant_id, name)
+            .await?
+        else {
+            return Ok(Err(format!(
+                "no plugin component is registered for type '{name}'"
+            )));
+        };
+        if record.kind != kind {
+            return Ok(Err(format!(
+                "plugin '{name}' is a {}, not a {}",
+                record.kind.as_str(),
+                kind.as_str()
+            )));
         }
-        Ok(Err(format!(
-            "no plugin component is registered for type '{name}'"
-        )))
+        if record.status != PluginStatus::Active {
+            return Ok(Err(format!(
+                "plugin '{name}' version {} is {}",
+                record.version,
+                record.status.as_str()
+            )));
+        }
+        Ok(Ok(PluginRef {
+            name: record.name,
+            version: record.version,
+            digest: record.digest,
+            kind,
+            grants: record.approved,
+        }))
     }
 
     async fn plugin_type(
@@ -850,17 +896,11 @@ impl Engine {
         if let Some(found) = memo.plugin_types.get(&key) {
             return Ok(found.clone());
         }
-        let mut found = None;
-        for owner in [tenant, self.superadmin_tenant_id.as_str()] {
-            match self.store.get_entity(owner, kind, name, None).await {
-                Ok(stored) => {
-                    found = serde_json::from_value(stored.to_json()).ok();
-                    break;
-                }
-                Err(weft_store::StoreError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let found = self
+            .store
+            .get_entity_own_or(tenant, &self.superadmin_tenant_id, kind, name)
+            .await?
+            .and_then(|stored| serde_json::from_value(stored.to_json()).ok());
         memo.plugin_types.insert(key, found.clone());
         Ok(found)
     }

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use support::{Setup, create, setup, tenant};
 use tokio::sync::Barrier;
-use weft_engine::{Engine, Finished, WorkerIdentity};
-use weft_model::{TaskAssignment, TaskReport};
+use weft_engine::{Engine, EngineConfig, Finished, RetryPolicy, WorkerIdentity};
+use weft_model::{PluginStatus, TaskAssignment, TaskReport};
+use weft_store::Store;
 use weft_testkit::{Backend, both_backends};
 
 both_backends!(
@@ -20,6 +21,7 @@ both_backends!(
     many_slots_run_a_create_to_the_end_with_one_attempt_per_task,
     slots_that_report_and_take_in_one_call_each_hold_their_own_lease,
     a_report_that_ends_a_stage_takes_the_next_stages_task_with_it,
+    a_plugin_disabled_between_takes_stops_the_next_task,
 );
 
 fn who(name: &str) -> WorkerIdentity {
@@ -303,4 +305,138 @@ async fn run_create_by_slots(backend: Backend, cycles: bool) {
             .collect();
         assert_eq!(actions, expected, "node {}", node.id);
     }
+}
+
+/// A batch's lookups (plugins, their types, their resources) are kept for the next batches, but
+/// not past a write to them: this server's is seen by the very next take, another server's
+/// within a second (`KEEP_LOOKUPS_FOR`).
+async fn a_plugin_disabled_between_takes_stops_the_next_task(backend: Backend) {
+    let Setup { db, store, .. } = setup(backend).await;
+    let superadmin = store.tenant_by_name("superadmin").await.unwrap().id;
+    let config = EngineConfig {
+        retry: RetryPolicy {
+            max_attempts: 3,
+            backoff_ms: 1_500,
+        },
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(
+        store.clone(),
+        weft_vault::Vault::new(&[7u8; 32]).unwrap(),
+        superadmin.clone(),
+        config,
+    );
+    let tenant = tenant(&store, "acme", 10).await;
+    let cluster = create(&engine, &tenant, "c", 3).await;
+    // this take looks the provider's plugin up: active
+    let first = engine.take(&who("w0")).await.unwrap().unwrap();
+    assert_eq!(first.task_name, "CREATE");
+
+    // disabled here: the next take hands no task out, each fails on the spot
+    store
+        .set_plugin_status(&superadmin, "noop", 1, PluginStatus::Disabled)
+        .await
+        .unwrap();
+    assert!(engine.take(&who("w1")).await.unwrap().is_none());
+    let mut failed = 0;
+    for node in store.cluster_nodes(&cluster).await.unwrap() {
+        for action in store.node_actions(&node.id).await.unwrap() {
+            if action.status == "failed" {
+                assert!(
+                    action
+                        .stderr
+                        .contains("plugin 'noop' version 1 is disabled"),
+                    "{}",
+                    action.stderr
+                );
+                failed += 1;
+            }
+        }
+    }
+    assert_eq!(failed, 2, "the two CREATEs not yet handed out failed");
+
+    // set active again by another server (its own store): seen once the lookups are a second
+    // old, by the time the failed tasks' retries are due
+    let other = Store::open(&db.url).await.unwrap();
+    other
+        .set_plugin_status(&superadmin, "noop", 1, PluginStatus::Active)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let retried = engine.take(&who("w2")).await.unwrap().unwrap();
+    assert_eq!((retried.task_name.as_str(), retried.attempt), ("CREATE", 2));
+}
+
+/// On PostgreSQL a report with something to merge into its node's body locks the node before it
+/// reads it, so another server's merge on the same node is not lost (nor its own), and a report
+/// with nothing to merge costs its node no lock: held by another transaction, the node holds up
+/// the one and not the other.
+#[tokio::test]
+async fn on_postgres_only_a_report_that_changes_its_node_waits_for_the_nodes_lock() {
+    let Setup { db, store, engine } = setup(Backend::Postgres).await;
+    let tenant = tenant(&store, "acme", 10).await;
+    let cluster = create(&engine, &tenant, "c", 2).await;
+    let plain = engine.take(&who("w0")).await.unwrap().unwrap();
+    let merging = engine.take(&who("w1")).await.unwrap().unwrap();
+
+    // another server's transaction holds both nodes, and merges a result of its own into one
+    let other = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut held = other.begin().await.unwrap();
+    let locked: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, body FROM nodes WHERE cluster_id = $1 FOR UPDATE")
+            .bind(&cluster)
+            .fetch_all(&mut *held)
+            .await
+            .unwrap();
+    assert_eq!(locked.len(), 2);
+    let (id, body) = locked
+        .iter()
+        .find(|(id, _)| *id == merging.node_id)
+        .unwrap();
+    let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
+    body["provisionerResults"]["disk"] = serde_json::json!("ssd");
+    sqlx::query("UPDATE nodes SET body = $1 WHERE id = $2")
+        .bind(body.to_string())
+        .bind(id)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        engine.finish(&who("w0"), &ok(&plain)),
+    )
+    .await
+    .expect("a report with nothing to merge is not held up by its node's lock");
+    assert_eq!(answer.unwrap(), Finished::Accepted);
+
+    let mut report = ok(&merging);
+    report
+        .result
+        .insert("flavor".into(), serde_json::json!("large"));
+    let pending = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.finish(&who("w1"), &report).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !pending.is_finished(),
+        "the merge waits for the node's lock"
+    );
+    held.commit().await.unwrap();
+    assert_eq!(pending.await.unwrap().unwrap(), Finished::Accepted);
+    let node = store
+        .cluster_nodes(&cluster)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.id == merging.node_id)
+        .unwrap();
+    let results =
+        &serde_json::from_str::<serde_json::Value>(&node.body).unwrap()["provisionerResults"];
+    assert_eq!(
+        (&results["disk"], &results["flavor"]),
+        (&serde_json::json!("ssd"), &serde_json::json!("large")),
+        "both merges kept: {results}"
+    );
 }

@@ -139,6 +139,9 @@ pub struct FinishInput<'a> {
     pub task_id: &'a str,
     pub attempt: i64,
     pub end: &'a AttemptEnd,
+    /// Whether the report may change its node's body: only then is the node read (and, on
+    /// PostgreSQL, locked) for the merge.
+    pub changes_node: bool,
 }
 
 /// A report that was applied.
@@ -468,11 +471,13 @@ macro_rules! finish_step {
                 }
             }
 
-            // the nodes the reports are on, locked in one order on PostgreSQL: another
+            // the nodes the reports that may change them are on (a report with nothing to merge
+            // costs its node no read and no lock), locked in one order on PostgreSQL: another
             // server's batch may merge a report on the same node, and neither may lose the
             // other's
             let node_ids: Vec<String> = accepted
                 .iter()
+                .filter(|&&i| $inputs[i].changes_node)
                 .filter_map(|&i| updated.get($inputs[i].task_id).map(|u| u.2.clone()))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
@@ -608,8 +613,8 @@ impl Store {
     /// Applies reports in one transaction. A report counts only from the worker holding a live
     /// lease on its task: its queue row goes, the task and its node action get their status and
     /// output, its log lines are appended, and its node's body becomes `merge(i, old body)`
-    /// when that answers one (reports on one node apply in order). Answers each report's fate
-    /// and the jobs that need a scheduling step.
+    /// when that answers one (asked only of reports that may change it; reports on one node
+    /// apply in order). Answers each report's fate and the jobs that need a scheduling step.
     pub async fn finish_job_tasks<M>(
         &self,
         inputs: &[FinishInput<'_>],

@@ -143,6 +143,32 @@ impl Store {
         }
     }
 
+    /// The latest version of the entity `kind`/`name` of `tenant_id`'s own catalog, or else of
+    /// `fallback_tenant_id`'s (the global one): one query, the tenant's first.
+    pub async fn get_entity_own_or(
+        &self,
+        tenant_id: &str,
+        fallback_tenant_id: &str,
+        kind: EntityKind,
+        name: &str,
+    ) -> Result<Option<StoredEntity>> {
+        let sql = format!(
+            "SELECT kind, name, version, body FROM catalog_entities WHERE tenant_id IN ($1, $2) \
+             AND kind = $3 AND name = $4 AND {LATEST} \
+             ORDER BY CASE WHEN tenant_id = $1 THEN 0 ELSE 1 END LIMIT 1"
+        );
+        let row: Option<EntityRow> = on_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(tenant_id)
+                .bind(fallback_tenant_id)
+                .bind(kind.as_str())
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(TryInto::try_into).transpose()
+    }
+
     /// Creates version 1 of a new entity; `Conflict` if the name is taken.
     pub async fn create_entity(
         &self,
@@ -151,6 +177,7 @@ impl Store {
         name: &str,
         body: &Map<String, Value>,
     ) -> Result<StoredEntity> {
+        let _changes = self.catalog_write();
         let text = storable(body);
         let result =
             execute!(self, sqlx::query(
@@ -180,6 +207,7 @@ impl Store {
         name: &str,
         body: &Map<String, Value>,
     ) -> Result<StoredEntity> {
+        let _changes = self.catalog_write();
         let text = storable(body);
         // Two concurrent writers may compute the same next version; the loser tries again.
         let mut attempts = 0;
@@ -211,6 +239,7 @@ impl Store {
         name: &str,
         version: Option<i64>,
     ) -> Result<()> {
+        let _changes = self.catalog_write();
         let deleted = execute!(self, sqlx::query(
                 "DELETE FROM catalog_entities WHERE tenant_id = $1 AND kind = $2 AND name = $3 AND ($4 IS NULL OR version = $4)",
             )
@@ -237,6 +266,7 @@ impl Store {
         lists: &[(EntityKind, Vec<NamedBody>)],
         mode: ImportMode,
     ) -> Result<()> {
+        let _changes = self.catalog_write();
         let now = now_ms();
         let result: Result<(), sqlx::Error> = on_pool!(self, |pool| {
             async {

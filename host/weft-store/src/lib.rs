@@ -74,6 +74,15 @@ macro_rules! execute {
 }
 pub(crate) use execute;
 
+/// See [`Store::catalog_write`].
+pub(crate) struct CatalogWrite<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for CatalogWrite<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqlitePool),
@@ -89,6 +98,8 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// When the queue table was last vacuumed (PostgreSQL).
     tidy: std::sync::Arc<tidy::QueueTidy>,
+    /// [`Store::catalog_version`].
+    catalog_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,6 +146,7 @@ impl Store {
             backend,
             writer: Default::default(),
             tidy: Default::default(),
+            catalog_version: Default::default(),
         })
     }
 
@@ -145,6 +157,20 @@ impl Store {
             Backend::Sqlite(_) => Some(self.writer.lock().await),
             Backend::Postgres(_) => None,
         }
+    }
+
+    /// A number that grows each time this store (any of its clones) ends a write to the
+    /// catalog, the plugins or their resources: a cache of them filled while it held one value
+    /// is good while it still does. Writes by another process are not counted.
+    pub fn catalog_version(&self) -> u64 {
+        self.catalog_version
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Held across a write to the catalog, the plugins or their resources: dropped (the write
+    /// has ended, committed or not), it moves [`Store::catalog_version`] on.
+    pub(crate) fn catalog_write(&self) -> CatalogWrite<'_> {
+        CatalogWrite(&self.catalog_version)
     }
 
     /// `"sqlite"` or `"postgres"`.

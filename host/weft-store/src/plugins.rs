@@ -120,6 +120,7 @@ impl Store {
         tenant_id: &str,
         plugin: &NewPlugin<'_>,
     ) -> Result<PluginRecord> {
+        let _changes = self.catalog_write();
         let now = now_ms();
         let spec_text = Value::Object(plugin.type_spec.clone()).to_string();
         let result: Result<Registered, sqlx::Error> = on_pool!(self, |pool| {
@@ -251,6 +252,30 @@ impl Store {
         }
     }
 
+    /// The latest version of the plugin `name` that `tenant_id` registered, or else that
+    /// `fallback_tenant_id` did (the global one): one query, the tenant's first.
+    pub async fn get_plugin_own_or(
+        &self,
+        tenant_id: &str,
+        fallback_tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<PluginRecord>> {
+        let row: Option<PluginRow> = on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM plugins p WHERE p.tenant_id IN ($1, $2) AND p.name = $3 \
+                 AND p.version = (SELECT MAX(l.version) FROM plugins l \
+                 WHERE l.tenant_id = p.tenant_id AND l.name = $3) \
+                 ORDER BY CASE WHEN p.tenant_id = $1 THEN 0 ELSE 1 END LIMIT 1"
+            ))
+            .bind(tenant_id)
+            .bind(fallback_tenant_id)
+            .bind(name)
+            .fetch_optional(pool)
+            .await
+        })?;
+        row.map(TryInto::try_into).transpose()
+    }
+
     /// The component with this digest and the tenants that registered it.
     pub async fn plugin_component_by_digest(
         &self,
@@ -299,6 +324,7 @@ impl Store {
         version: i64,
         approved: &PluginGrants,
     ) -> Result<PluginRecord> {
+        let _changes = self.catalog_write();
         let changed = execute!(self, sqlx::query(
             "UPDATE plugins SET approved = $4 WHERE tenant_id = $1 AND name = $2 AND version = $3"
         )
@@ -322,6 +348,7 @@ impl Store {
         version: i64,
         status: PluginStatus,
     ) -> Result<PluginRecord> {
+        let _changes = self.catalog_write();
         let changed =
             execute!(self, sqlx::query(
             "UPDATE plugins SET status = $4 WHERE tenant_id = $1 AND name = $2 AND version = $3"

@@ -77,6 +77,7 @@ impl Store {
         digest: &str,
         created_by: &str,
     ) -> Result<ResourceMeta> {
+        let _changes = self.catalog_write();
         let version: std::result::Result<i64, sqlx::Error> = on_pool!(self, |pool| {
             sqlx::query_scalar(
                 "INSERT INTO plugin_resources (tenant_id, plugin_kind, plugin, resource_type, name, \
@@ -176,6 +177,7 @@ impl Store {
         version: i64,
         stage: bool,
     ) -> Result<Vec<ResourceMeta>> {
+        let _changes = self.catalog_write();
         let done: std::result::Result<Option<()>, StoreError> = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
@@ -245,6 +247,7 @@ impl Store {
         name: &str,
         version: Option<i64>,
     ) -> Result<()> {
+        let _changes = self.catalog_write();
         let touched = execute!(
             self,
             sqlx::query(
@@ -276,6 +279,7 @@ impl Store {
     /// Coopr's sync for a tenant: staged versions become active and recalled ones inactive, in
     /// one transaction. Answers how many versions changed.
     pub async fn sync_resources(&self, tenant_id: &str) -> Result<u64> {
+        let _changes = self.catalog_write();
         let changed: std::result::Result<u64, sqlx::Error> = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;

@@ -144,6 +144,7 @@ impl Store {
     /// Creates a tenant; with `bootstrap`, copies the latest version of every catalog entity of
     /// the superadmin tenant into it, in the same transaction.
     pub async fn create_tenant(&self, spec: &TenantSpec, bootstrap: bool) -> Result<TenantRecord> {
+        let _changes = self.catalog_write();
         let id = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let kinds: Vec<&str> = EntityKind::CATALOG.iter().map(|k| k.as_str()).collect();
@@ -211,6 +212,7 @@ impl Store {
     /// Deletes a tenant with its users and catalog. The superadmin tenant cannot be deleted, nor
     /// one that still has workers assigned.
     pub async fn delete_tenant(&self, name: &str) -> Result<()> {
+        let _changes = self.catalog_write();
         let tenant = self.tenant_by_name(name).await?;
         if tenant.spec.workers > 0 {
             return Err(StoreError::Conflict(format!(
