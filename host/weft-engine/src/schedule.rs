@@ -63,16 +63,19 @@ fn event(kind: &str, snapshot: &JobSnapshot, status: &str) -> (String, String) {
     (kind.to_string(), body.to_string())
 }
 
-/// What one step of the job changes, at time `now`.
-pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChanges {
+/// What one step of the job changes, at time `now`. `None` when the snapshot holds only the
+/// job's front ([`JobSnapshot::whole`] false) and the step needs the whole job: a job that
+/// failed, a task out of attempts, a CONFIRM to roll back, or a stage to pass beyond the next.
+/// On the whole job it always answers.
+pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> Option<JobChanges> {
     let job = &snapshot.job;
     let mut changes = JobChanges::default();
     if snapshot.cluster_status != ClusterStatus::Pending.as_str() {
-        return changes;
+        return Some(changes);
     }
     let job_status = JobStatus::parse(&job.status);
     match job_status {
-        Some(JobStatus::Paused) | Some(JobStatus::Complete) | None => return changes,
+        Some(JobStatus::Paused) | Some(JobStatus::Complete) | None => return Some(changes),
         Some(JobStatus::NotSubmitted) => {
             changes.job_status = Some(JobStatus::Running.as_str().into());
             changes.events.push(event("start", snapshot, "running"));
@@ -80,6 +83,9 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
         Some(JobStatus::Running) | Some(JobStatus::Failed) => {}
     }
     let mut failed = job_status == Some(JobStatus::Failed);
+    if failed && !snapshot.whole {
+        return None;
+    }
     let mut stage = job.current_stage;
     let mut tasks: Vec<JobTaskRow> = snapshot.tasks.clone();
 
@@ -91,6 +97,11 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
             .cloned()
             .collect();
         for task in failed_now {
+            let rolls_back = task.task_name == "CONFIRM";
+            if !snapshot.whole && (task.failures >= policy.max_attempts || rolls_back) {
+                // the job fails (every waiting task drops) or later stages move down
+                return None;
+            }
             if task.failures >= policy.max_attempts {
                 failed = true;
                 changes.message = Some(format!(
@@ -106,7 +117,7 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
                 ));
                 break;
             }
-            if task.task_name == "CONFIRM" {
+            if rolls_back {
                 rollback(&mut tasks, &mut changes, &task, now);
             } else {
                 let wait = policy
@@ -160,33 +171,32 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
             });
             changes.events.push(event("failure", snapshot, "failed"));
         }
-        return changes;
+        return Some(changes);
     }
 
     loop {
-        let current: Vec<&JobTaskRow> = tasks
-            .iter()
-            .filter(|t| t.stage == stage)
-            .filter(|t| !matches!(status(t), Some(TaskStatus::Replaced | TaskStatus::Dropped)))
-            .collect();
-        // submitted tasks are in progress, so the stage is complete only if none was waiting
-        let all_complete = current
-            .iter()
-            .all(|t| status(t) == Some(TaskStatus::Complete));
-        let to_submit: Vec<String> = current
-            .iter()
-            .filter(|t| status(t) == Some(TaskStatus::NotSubmitted))
-            .map(|t| t.id.clone())
-            .collect();
-        for id in &to_submit {
-            changes.enqueue.push(Enqueue {
-                task_id: id.clone(),
-                not_before: now,
-            });
-            set_status(&mut tasks, id, TaskStatus::InProgress);
+        let mut all_complete = true;
+        for task in tasks.iter_mut().filter(|t| t.stage == stage) {
+            match status(task) {
+                Some(TaskStatus::Complete | TaskStatus::Replaced | TaskStatus::Dropped) => {}
+                Some(TaskStatus::NotSubmitted) => {
+                    // submitted tasks are in progress: the stage is not complete
+                    all_complete = false;
+                    changes.enqueue.push(Enqueue {
+                        task_id: task.id.clone(),
+                        not_before: now,
+                    });
+                    task.status = TaskStatus::InProgress.as_str().into();
+                }
+                _ => all_complete = false,
+            }
         }
         if !all_complete {
             break;
+        }
+        if !snapshot.whole && stage != job.current_stage {
+            // the front ends at the next stage: what comes after it is not in the snapshot
+            return None;
         }
         match tasks.iter().map(|t| t.stage).filter(|s| *s > stage).min() {
             Some(next) => {
@@ -206,7 +216,7 @@ pub fn decide(snapshot: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChang
             }
         }
     }
-    changes
+    Some(changes)
 }
 
 /// Coopr's message for a create whose every failure was a CREATE and that made no node.

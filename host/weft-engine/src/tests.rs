@@ -1,6 +1,39 @@
-use weft_store::{JobRow, JobSnapshot, JobTaskRow};
+use weft_store::{JobChanges, JobRow, JobSnapshot, JobTaskRow};
 
-use crate::schedule::{RetryPolicy, decide};
+use crate::schedule::{self, RetryPolicy};
+
+/// The job's front, as the store reads it first: the current stage's tasks that are not
+/// complete and every task of the next stage.
+fn front_of(whole: &JobSnapshot) -> JobSnapshot {
+    let current = whole.job.current_stage;
+    let next = whole
+        .tasks
+        .iter()
+        .map(|t| t.stage)
+        .filter(|s| *s > current)
+        .min();
+    let mut front = whole.clone();
+    front.whole = false;
+    front
+        .tasks
+        .retain(|t| (t.stage == current && t.status != "complete") || Some(t.stage) == next);
+    front
+}
+
+/// The step on the whole job; on the way, the step on its front either asks for the whole job
+/// or decides exactly the same.
+fn decide(whole: &JobSnapshot, now: i64, policy: RetryPolicy) -> JobChanges {
+    let changes = schedule::decide(whole, now, policy).expect("a whole job always answers");
+    if let Some(on_front) = schedule::decide(&front_of(whole), now, policy) {
+        assert_eq!(format!("{on_front:?}"), format!("{changes:?}"));
+    }
+    changes
+}
+
+/// Whether the step on the job's front answers, without the whole job.
+fn on_front(whole: &JobSnapshot) -> bool {
+    schedule::decide(&front_of(whole), 1000, POLICY).is_some()
+}
 
 fn task(id: &str, name: &str, stage: i64, status: &str, failures: i64) -> JobTaskRow {
     JobTaskRow {
@@ -34,6 +67,7 @@ fn snapshot(status: &str, stage: i64, tasks: Vec<JobTaskRow>) -> JobSnapshot {
             updated_at: 0,
         },
         tasks,
+        whole: true,
         cluster_status: "pending".into(),
         claimed: vec![],
     }
@@ -199,4 +233,71 @@ fn a_paused_job_submits_nothing() {
         vec![task("a", "CREATE", 0, "not_submitted", 0)],
     );
     assert!(decide(&s, 1000, POLICY).is_empty());
+}
+
+#[test]
+fn a_step_without_failures_is_decided_on_the_jobs_front() {
+    let stage_end = snapshot(
+        "running",
+        1,
+        vec![
+            task("a", "CREATE", 0, "complete", 0),
+            task("b", "CONFIRM", 1, "complete", 0),
+            task("c", "CONFIRM", 1, "replaced", 1),
+            task("x", "BOOTSTRAP", 2, "not_submitted", 0),
+            task("y", "INSTALL", 3, "not_submitted", 0),
+        ],
+    );
+    assert!(on_front(&stage_end));
+    let c = decide(&stage_end, 1000, POLICY);
+    assert_eq!(c.current_stage, Some(2));
+    assert_eq!(c.enqueue.len(), 1);
+    assert_eq!(c.enqueue[0].task_id, "x");
+    // the last stage's end completes the job: nothing lies beyond the front
+    let last = snapshot("running", 3, vec![task("y", "INSTALL", 3, "complete", 0)]);
+    assert!(on_front(&last));
+    assert_eq!(
+        decide(&last, 1000, POLICY).job_status.as_deref(),
+        Some("complete")
+    );
+    // a retry with attempts left needs only the current stage
+    let retry = snapshot(
+        "running",
+        0,
+        vec![
+            task("a", "CREATE", 0, "failed", 1),
+            task("b", "CONFIRM", 1, "not_submitted", 0),
+        ],
+    );
+    assert!(on_front(&retry));
+    assert_eq!(decide(&retry, 1000, POLICY).enqueue[0].task_id, "a");
+}
+
+#[test]
+fn a_step_that_needs_more_than_the_front_asks_for_the_whole_job() {
+    let base = || {
+        vec![
+            task("a", "CREATE", 0, "complete", 0),
+            task("b", "CONFIRM", 1, "not_submitted", 0),
+            task("x", "BOOTSTRAP", 2, "not_submitted", 0),
+        ]
+    };
+    // out of attempts: every waiting task of every stage drops
+    let mut tasks = base();
+    tasks[1] = task("b", "CONFIRM", 1, "failed", 3);
+    assert!(!on_front(&snapshot("running", 1, tasks)));
+    // a CONFIRM to roll back: later stages move down
+    let mut tasks = base();
+    tasks[1] = task("b", "CONFIRM", 1, "failed", 1);
+    assert!(!on_front(&snapshot("running", 1, tasks.clone())));
+    // a failed job
+    assert!(!on_front(&snapshot("failed", 1, tasks)));
+    // the next stage is complete already (a resumed job): the stage after it is not in the front
+    let mut tasks = base();
+    tasks[1].status = "complete".into();
+    let resumed = snapshot("running", 0, tasks);
+    assert!(!on_front(&resumed));
+    let c = decide(&resumed, 1000, POLICY);
+    assert_eq!(c.current_stage, Some(2));
+    assert_eq!(c.enqueue[0].task_id, "x");
 }

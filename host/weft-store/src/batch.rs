@@ -45,7 +45,7 @@ pub(crate) fn tuples(rows: usize, cols: usize, first: usize) -> String {
 /// rows through an index, and the planner is told not to scan instead. Its statistics for
 /// tables that churn by the second (the queue) or grow by thousands of rows a minute (tasks,
 /// node actions) are always stale, and with them it scans a whole table for 64 keys.
-const PG_BEGIN: &str = "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
+pub(crate) const PG_BEGIN: &str = "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
 
 /// A tenant that may take tasks now.
 #[derive(Debug, Clone, FromRow)]
